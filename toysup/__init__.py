@@ -1,0 +1,1 @@
+"""toysup: train toy models of superposition (torch; CUDA when present, CPU otherwise)."""

@@ -1,0 +1,1 @@
+"""verify: theory against trained toy models — CLI, statistics, strategies, plots."""
