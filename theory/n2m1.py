@@ -1,0 +1,69 @@
+"""The exact n=2, m=1 ReLU-output loss landscape (Elhage et al. 2022, "The Phase Change").
+
+Model: x' = ReLU(WᵀW x + b) with W = [w_1, w_2] (one hidden dimension, two features), so
+h = w_1 x_1 + w_2 x_2 and x'_i = ReLU(w_i h + b_i). Features: x_i = 0 with probability 1 − p_i,
+else Uniform[0, 1], independent. Loss L = E[Σ_i I_i (x_i − x'_i)²] (summed over features, mean over
+examples). Feature 1 (index 0) is the "first" feature (importance 1 in the phase diagram), feature 2
+(index 1) the "extra" one with importance r. Derivations: docs/theory.md.
+
+Exact loss
+    ``symbolic_loss()``: the sympy expression (derived by symbolic integration).
+    ``expected_loss``, ``expected_loss_and_grad``: fast, vectorised, exact numeric versions.
+Candidates (the paper's hand-built solutions)
+    ``candidate_theory``, ``candidate_losses``, ``candidate_boundary``, ``candidate_phase_map``,
+    ``antipodal_optimal_bias``, ``CANDIDATE_WEIGHTS``.
+Phases
+    ``phase_label``, ``REPRESENTED_THRESHOLD``, ``PHASES``.
+Exact optimum
+    ``exact_optimum``, ``exact_phase_map``, ``exact_boundary``, ``exact_transition``.
+"""
+
+from __future__ import annotations
+
+from theory._n2m1_candidates import (
+    CANDIDATE_WEIGHTS,
+    AntipodalBias,
+    CandidateTheory,
+    antipodal_optimal_bias,
+    candidate_boundary,
+    candidate_losses,
+    candidate_phase_map,
+    candidate_theory,
+)
+from theory._n2m1_exact import (
+    ExactOptimum,
+    ExactPhaseMap,
+    ExactTransition,
+    exact_boundary,
+    exact_optimum,
+    exact_phase_map,
+    exact_transition,
+)
+from theory._n2m1_numeric import expected_loss, expected_loss_and_grad
+from theory._n2m1_phase import PHASES, REPRESENTED_THRESHOLD, phase_label
+from theory._n2m1_symbolic import SymbolicLoss, symbolic_loss
+
+__all__ = [
+    "CANDIDATE_WEIGHTS",
+    "PHASES",
+    "REPRESENTED_THRESHOLD",
+    "AntipodalBias",
+    "CandidateTheory",
+    "ExactOptimum",
+    "ExactPhaseMap",
+    "ExactTransition",
+    "SymbolicLoss",
+    "antipodal_optimal_bias",
+    "candidate_boundary",
+    "candidate_losses",
+    "candidate_phase_map",
+    "candidate_theory",
+    "exact_boundary",
+    "exact_optimum",
+    "exact_phase_map",
+    "exact_transition",
+    "expected_loss",
+    "expected_loss_and_grad",
+    "phase_label",
+    "symbolic_loss",
+]
