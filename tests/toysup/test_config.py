@@ -1,0 +1,94 @@
+"""Configurations: validation with clear messages, and a lossless JSON round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from toysup import FeatureConfig, ModelConfig, TrainConfig
+
+
+@given(
+    n=st.integers(1, 6),
+    instances=st.integers(1, 4),
+    density=st.floats(1e-4, 1.0),
+    decay=st.floats(0.1, 1.0),
+)
+def test_feature_config_round_trips_and_broadcasts(n, instances, density, decay):
+    cfg = FeatureConfig(
+        n_features=n, n_instances=instances, density=density, importance=decay ** np.arange(n)
+    )
+    assert cfg.density_array.shape == (instances, n)
+    assert np.all(cfg.importance_array == decay ** np.arange(n))
+    again = FeatureConfig.from_json(cfg.to_json())
+    assert again == cfg and hash(again) == hash(cfg)
+
+
+def test_model_and_train_configs_round_trip():
+    model = ModelConfig(n_features=5, n_hidden=2, activation="linear", init="xavier_uniform")
+    assert ModelConfig.from_json(model.to_json()) == model
+    training = TrainConfig(optimizer="adam", schedule="cosine", n_seeds=3, steps=10)
+    data = json.loads(training.to_json())
+    assert data["weight_decay"] == 0.0 and data["log_every"] == 1
+    assert TrainConfig.from_dict({**data, "betas": tuple(data["betas"])}) == training
+    assert TrainConfig().weight_decay == 0.01  # AdamW default, as the reference notebook
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n_features": 0}, ValueError, "n_features must be an integer >= 1, got 0"),
+        ({"n_features": 2.5}, TypeError, "n_features"),
+        ({"n_features": 2, "density": 0.0}, ValueError, r"density must lie in \(0, 1\]"),
+        ({"n_features": 2, "density": [0.5, 1.2]}, ValueError, "1.2"),
+        ({"n_features": 2, "importance": -1.0}, ValueError, "importance must be finite and >= 0"),
+        ({"n_features": 2, "importance": float("nan")}, ValueError, "nan"),
+        ({"n_features": 2, "importance": [1.0, 1.0, 1.0]}, ValueError, r"got shape \(3,\)"),
+        ({"n_features": 2, "n_instances": -3}, ValueError, "n_instances"),
+        ({"n_features": 2, "density": "dense"}, TypeError, "density"),
+    ],
+)
+def test_feature_config_rejects_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        FeatureConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"optimizer": "sgd"}, "optimizer must be one of 'adamw', 'adam'; got 'sgd'"),
+        ({"device": "tpu"}, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"),
+        ({"lr": -1.0}, "lr must be a finite number > 0.0, got -1.0"),
+        ({"lr": float("inf")}, "lr"),
+        ({"steps": 0}, "steps must be an integer >= 1, got 0"),
+        ({"schedule": "exp"}, "schedule"),
+        ({"loss_reduction": "max"}, "loss_reduction"),
+        ({"betas": (0.9,)}, "betas"),
+        ({"betas": (0.9, 1.0)}, "betas"),
+        ({"weight_decay": -0.1}, "weight_decay"),
+        ({"sampler": "magic"}, "sampler"),
+        ({"dtype": "float16"}, "dtype"),
+    ],
+)
+def test_train_config_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_model_config_rejects_bad_input():
+    with pytest.raises(ValueError, match="n_hidden must be an integer >= 1, got 0"):
+        ModelConfig(n_features=3, n_hidden=0)
+    with pytest.raises(ValueError, match="activation must be one of 'relu', 'linear'; got 'gelu'"):
+        ModelConfig(n_features=3, n_hidden=1, activation="gelu")
+    with pytest.raises(ValueError, match="unknown ModelConfig keys"):
+        ModelConfig.from_dict({"n_features": 3, "n_hidden": 1, "width": 4})
+
+
+def test_configs_are_frozen():
+    cfg = ModelConfig(n_features=3, n_hidden=1)
+    with pytest.raises(AttributeError):
+        cfg.n_hidden = 2  # type: ignore[misc]

@@ -1,0 +1,83 @@
+"""Metrics on weights with known answers (tight frames, antipodal pairs) and invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from toysup import metrics
+
+
+def _polygon(k, radius=1.0):
+    angles = 2 * np.pi * np.arange(k) / k
+    return radius * np.stack([np.cos(angles), np.sin(angles)])  # (2, k)
+
+
+@pytest.mark.parametrize(
+    ("W", "expected"),
+    [
+        (np.array([[1.0, -1.0]]), 0.5),  # antipodal pair (digon)
+        (_polygon(3), 2 / 3),  # triangle
+        (_polygon(5), 2 / 5),  # pentagon
+        (np.eye(3), 1.0),  # dedicated dimensions
+    ],
+)
+def test_dimensionality_of_tight_frames(W, expected):
+    # exact up to float rounding of cos/sin
+    np.testing.assert_allclose(metrics.dimensionality(W), expected, rtol=1e-12)
+    np.testing.assert_allclose(metrics.interference(W) + 1, 1 / expected, rtol=1e-12)
+
+
+def test_dimensionality_of_zero_features_and_dstar():
+    W = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(metrics.dimensionality(W), [1.0, 0.0, 0.0])
+    assert metrics.dimensions_per_feature(W) == 2.0
+    assert metrics.n_represented(W) == 1
+
+
+finite = st.floats(-3, 3, allow_nan=False)
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 7)), elements=finite))
+def test_sum_of_dimensionalities_at_most_rank(W):
+    # Σ_i D_i ≤ rank W (paper §"Feature Dimensionality"); 1e-9 absorbs rounding.
+    rank = np.linalg.matrix_rank(W) if np.any(W) else 0
+    assert metrics.dimensionality(W).sum() <= rank + 1e-9
+
+
+@given(arrays(np.float64, (3, 5), elements=finite), st.integers(0, 2**32 - 1))
+def test_metrics_invariant_under_rotation(W, seed):
+    Q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    for f in (metrics.dimensionality, metrics.interference, metrics.feature_norms):
+        np.testing.assert_allclose(f(Q @ W), f(W), rtol=1e-7, atol=1e-9)
+
+
+def test_phase_labels_n2m1():
+    W = np.array([[[1.0, 0.0]], [[0.1, 0.9]], [[1.0, -1.0]], [[0.7, 0.7]], [[0.2, 0.1]]])
+    assert metrics.phase_label_n2m1(W).tolist() == [
+        "not_represented",
+        "dedicated",
+        "superposition",
+        "confused",
+        "none",
+    ]
+    assert metrics.phase_label_n2m1(torch.tensor(W)).tolist()[2] == "superposition"
+    with pytest.raises(ValueError, match=r"\(\.\.\., 1, 2\)"):
+        metrics.phase_label_n2m1(np.ones((2, 3)))
+
+
+def test_phase_labels_n3m2():
+    c, s = np.cos(2 * np.pi / 3), np.sin(2 * np.pi / 3)
+    cases = {
+        "not_represented": [[1, 0, 0], [0, 1, 0]],
+        "dedicated": [[0, 1, 0], [0, 0, 1]],
+        "superposition_extra": [[1, 0, 0], [0, 1, -1]],
+        "superposition_pair": [[1, -1, 0], [0, 0, 1]],
+        "other": [[1, c, c], [0, s, -s]],  # triangle
+    }
+    W = np.array(list(cases.values()), dtype=float)
+    assert metrics.phase_label_n3m2(W).tolist() == list(cases)

@@ -1,0 +1,208 @@
+"""Frozen, validated configurations: features, model, training. Each round-trips to JSON.
+
+Shapes follow DESIGN.md: per-instance, per-feature quantities have shape ``(instances, features)``.
+The primary sparsity parameter is the *density* ``p = 1 - S`` (probability a feature is non-zero).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from toysup._validation import check_choice, check_float, check_int, check_matrix
+
+ACTIVATIONS = ("relu", "linear")
+INITS = ("xavier_normal", "xavier_uniform")
+OPTIMIZERS = ("adamw", "adam")
+SCHEDULES = ("constant", "linear", "cosine")
+REDUCTIONS = ("sum", "mean")
+DTYPES = ("float32", "float64")
+SAMPLERS = ("auto", "dense", "sparse")
+
+#: AdamW's default weight decay in torch and in the reference notebook.
+DEFAULT_ADAMW_WEIGHT_DECAY = 0.01
+
+_C = TypeVar("_C", bound="_JsonConfig")
+
+
+class _JsonConfig:
+    """Mixin: ``to_dict``/``from_dict``/``to_json``/``from_json`` for flat frozen dataclasses."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)  # type: ignore[call-overload]
+        return {k: _jsonable(v) for k, v in out.items()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
+        if not isinstance(data, dict):
+            raise TypeError(f"{cls.__name__}.from_dict needs a dict, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown {cls.__name__} keys {unknown}; accepted keys are {sorted(known)}"
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls: type[_C], text: str) -> _C:
+        return cls.from_dict(json.loads(text))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureConfig(_JsonConfig):
+    """The synthetic feature distribution (paper §"Demonstrating Superposition", the feature vector x).
+
+    ``x_i = 0`` with probability ``1 - density_i``, else ``Uniform[0, 1]``, independently per example
+    and per feature. ``density`` and ``importance`` are scalars, per-feature ``(n_features,)`` or
+    per-instance ``(n_instances, n_features)``; they are stored broadcast to
+    ``(n_instances, n_features)`` as nested tuples.
+    """
+
+    n_features: int
+    n_instances: int = 1
+    density: Any = 1.0
+    importance: Any = 1.0
+
+    def __post_init__(self) -> None:
+        n = check_int("n_features", self.n_features)
+        instances = check_int("n_instances", self.n_instances)
+        shape = (instances, n)
+        object.__setattr__(self, "n_features", n)
+        object.__setattr__(self, "n_instances", instances)
+        object.__setattr__(
+            self, "density", check_matrix("density", self.density, shape, kind="density")
+        )
+        object.__setattr__(
+            self,
+            "importance",
+            check_matrix("importance", self.importance, shape, kind="importance"),
+        )
+
+    @property
+    def density_array(self) -> NDArray[np.float64]:
+        """Densities, shape ``(n_instances, n_features)``."""
+        return np.array(self.density, dtype=np.float64)
+
+    @property
+    def importance_array(self) -> NDArray[np.float64]:
+        """Importances, shape ``(n_instances, n_features)``."""
+        return np.array(self.importance, dtype=np.float64)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig(_JsonConfig):
+    """A toy model with one tied weight ``W`` of shape ``(instances, n_hidden, n_features)``.
+
+    ``activation="relu"``: ``x' = ReLU(WᵀW x + b)``; ``"linear"``: ``x' = WᵀW x + b``
+    (paper §"Demonstrating Superposition", equations for the linear and ReLU output models).
+    ``init``: per-instance Xavier initialisation with fan-in ``n_features`` and fan-out
+    ``n_hidden`` (never the instance count), times ``init_scale``; ``b`` starts at zero.
+    """
+
+    n_features: int
+    n_hidden: int
+    activation: str = "relu"
+    init: str = "xavier_normal"
+    init_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_features", check_int("n_features", self.n_features))
+        object.__setattr__(self, "n_hidden", check_int("n_hidden", self.n_hidden))
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("init", self.init, INITS)
+        object.__setattr__(
+            self, "init_scale", check_float("init_scale", self.init_scale, exclusive_minimum=0.0)
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(_JsonConfig):
+    """How to train. Defaults follow the reference notebook (batch 1024, 10,000 steps, AdamW with
+    weight decay 0.01, lr 1e-3 constant).
+
+    - ``optimizer``: ``"adamw"`` (decoupled weight decay, default 0.01) or ``"adam"`` (``weight_decay``
+      is then an L2 term added to the gradient, as ``torch.optim.Adam``; default 0).
+    - ``schedule``: learning-rate multiplier per step t of T: constant 1, linear ``1 - t/T``,
+      cosine ``cos(π t / (2 (T - 1)))`` (the reference notebook's three).
+    - ``loss_reduction``: ``"sum"`` over features (the paper's convention) or ``"mean"`` (divided by
+      n_features, the notebook's convention). Either way averaged over examples.
+    - ``n_seeds``: independent runs per configuration; the trainer keeps the one with the lowest final
+      loss (best-of-k) and reports all of them.
+    - ``eval_samples``: fresh examples used to estimate each run's final loss (with a standard error);
+      all seeds of one configuration are evaluated on the same examples.
+    - ``sampler``: ``"dense"`` draws one uniform per entry; ``"sparse"`` draws only the non-zero entries;
+      ``"auto"`` picks per instance. Both sample exactly the same distribution.
+    """
+
+    steps: int = 10_000
+    batch_size: int = 1024
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    weight_decay: float | None = None
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    schedule: str = "constant"
+    n_seeds: int = 1
+    seed: int = 0
+    loss_reduction: str = "sum"
+    log_every: int | None = None
+    eval_samples: int = 8192
+    device: str = "auto"
+    dtype: str = "float32"
+    sampler: str = "auto"
+
+    def __post_init__(self) -> None:
+        steps = check_int("steps", self.steps)
+        object.__setattr__(self, "steps", steps)
+        object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size))
+        object.__setattr__(self, "lr", check_float("lr", self.lr, exclusive_minimum=0.0))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if self.weight_decay is None:
+            default = DEFAULT_ADAMW_WEIGHT_DECAY if self.optimizer == "adamw" else 0.0
+            object.__setattr__(self, "weight_decay", default)
+        else:
+            wd = check_float("weight_decay", self.weight_decay, minimum=0.0)
+            object.__setattr__(self, "weight_decay", wd)
+        betas = self.betas
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2) in [0, 1), got {betas!r}")
+        b1 = check_float("betas[0]", betas[0], minimum=0.0, exclusive_maximum=1.0)
+        b2 = check_float("betas[1]", betas[1], minimum=0.0, exclusive_maximum=1.0)
+        object.__setattr__(self, "betas", (b1, b2))
+        object.__setattr__(self, "eps", check_float("eps", self.eps, exclusive_minimum=0.0))
+        check_choice("schedule", self.schedule, SCHEDULES)
+        object.__setattr__(self, "n_seeds", check_int("n_seeds", self.n_seeds))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
+        check_choice("loss_reduction", self.loss_reduction, REDUCTIONS)
+        if self.log_every is None:
+            object.__setattr__(self, "log_every", max(1, steps // 100))
+        else:
+            object.__setattr__(self, "log_every", check_int("log_every", self.log_every))
+        object.__setattr__(self, "eval_samples", check_int("eval_samples", self.eval_samples))
+        check_device(self.device)
+        check_choice("dtype", self.dtype, DTYPES)
+        check_choice("sampler", self.sampler, SAMPLERS)
+
+
+def check_device(device: Any) -> str:
+    """Accept ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``."""
+    ok = isinstance(device, str) and (
+        device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())
+    )
+    if not ok:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}")
+    return str(device)

@@ -1,0 +1,75 @@
+"""The fused training step: forward pass and hand-derived gradients of the tied toy model.
+
+Feature-major layout (instances, features, batch) throughout, which keeps every batched product
+contiguous. With ``h = W x`` (m × B), ``z = Wᵀ h + b`` (n × B), ``x' = ReLU(z)`` and per-instance loss
+``L = Σ_i I_i mean_b (x_ib - x'_ib)²`` (paper §"Demonstrating Superposition", the loss):
+
+    δ_ib  = ∂L/∂z_ib = c_i (z_ib - x_ib) [z_ib > 0],   c_i = 2 I_i / B   (/ n for the mean)
+    ∂L/∂b = Σ_b δ_ib
+    ∂L/∂W = h δᵀ + (W δ) xᵀ          (W appears twice: encoder and tied decoder)
+
+The column weights ``c`` are folded into the small factors (``c`` scales ``∂L/∂W``'s columns and
+``W`` before ``W δ``), so each step makes three elementwise passes over the (n × B) arrays
+(``z - x``, the ReLU mask, ``Σ_b``) besides the five batched products. The linear model drops the
+mask. The derivation is in docs/training.md; tests/toysup/test_step.py checks it against autograd.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+_threshold_backward = torch.ops.aten.threshold_backward.grad_input
+
+
+class TiedStep:
+    """Preallocated buffers for one block of instances, and its gradient computation."""
+
+    def __init__(
+        self,
+        n_instances: int,
+        n_features: int,
+        n_hidden: int,
+        batch_size: int,
+        *,
+        relu: bool,
+        dtype: torch.dtype,
+        device: torch.device,
+    ) -> None:
+        big = (n_instances, n_features, batch_size)
+        small = (n_instances, n_hidden, batch_size)
+        self.relu = relu
+        self.x = torch.empty(big, dtype=dtype, device=device)  # features x
+        self.z = torch.empty(big, dtype=dtype, device=device)  # pre-activations z
+        self.delta = torch.empty(big, dtype=dtype, device=device)  # δ / c
+        self.h = torch.empty(small, dtype=dtype, device=device)  # hidden h = W x
+        self.g = torch.empty(small, dtype=dtype, device=device)  # W diag(c) δ
+
+    def gradients(self, W: Tensor, b: Tensor, c: Tensor, grad_W: Tensor, grad_b: Tensor) -> None:
+        """Write ∂L/∂W (instances, m, n) and ∂L/∂b (instances, n) for the batch in ``self.x``.
+
+        ``L`` is summed over instances, so each instance's gradient is its own loss's gradient.
+        ``c`` (instances, n) is ``2 I / B`` (divided by n for the per-feature mean).
+        """
+        x, z, delta, h, g = self.x, self.z, self.delta, self.h, self.g
+        torch.bmm(W, x, out=h)  # h = W x                                (I, m, B)
+        torch.baddbmm(b[:, :, None], W.transpose(1, 2), h, out=z)  # z = Wᵀh + b   (I, n, B)
+        torch.sub(z, x, out=delta)  # z - x                               (I, n, B)
+        if self.relu:
+            _threshold_backward(delta, z, 0.0, grad_input=delta)  # (z - x)[z > 0]
+        torch.sum(delta, 2, out=grad_b)
+        grad_b.mul_(c)  # ∂L/∂b = Σ_b δ                                  (I, n)
+        torch.bmm(W * c[:, None, :], delta, out=g)  # W δ                 (I, m, B)
+        torch.bmm(h, delta.transpose(1, 2), out=grad_W)  # h (δ/c)ᵀ        (I, m, n)
+        grad_W.mul_(c[:, None, :])
+        grad_W.baddbmm_(g, x.transpose(1, 2))  # + (W δ) xᵀ               (I, m, n)
+
+    def loss(self, importance: Tensor) -> Tensor:
+        """Per-instance loss ``Σ_i I_i mean_b (x - x')²`` of the last batch, shape (instances,).
+
+        Call after :meth:`gradients` (it reads ``z``); ``importance`` (instances, n) already
+        includes any 1/n of the mean reduction.
+        """
+        out = torch.relu(self.z) if self.relu else self.z.clone()
+        err = out.sub_(self.x).square_().mean(2)  # (I, n)
+        return (err * importance).sum(1)
