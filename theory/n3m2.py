@@ -145,8 +145,8 @@ def optimal_antipodal_bias(density: Any) -> float | FloatArray:
 
     The loss is increasing for ``b < 0`` and its derivative on ``[0, 1]`` is ``−g(b)/3`` with
     ``g(b) = 2p²b³ − 3p(p+1)b² − 6(1−p)b + p²`` strictly decreasing, ``g(0) = p² > 0``,
-    ``g(1) = 3p − 6 < 0``: the unique root of ``g`` is the global minimiser. ``b* ≈ p²/6`` for
-    small ``p``.
+    ``g(1) = 3p − 6 < 0``: the unique root of ``g`` is the global minimiser.
+    ``b* ≈ p²/(6(1 − p))`` for small ``p``.
     """
     p = check_density("density", density)
     roots = np.empty(p.shape)
