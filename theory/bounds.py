@@ -139,6 +139,6 @@ def dense_relu_loss(importance: Any, m: int) -> float | FloatArray:
     and of the no-superposition models at ``p = 1``. The paper ("Basic Results") reports that dense
     ReLU-output models reach it (n=20, m=5, I=0.7^i gives 0.046463); it is an upper bound on the
     ReLU optimum, not always equal to it: with equal importances the ReLU model can do slightly
-    better (docs/theory_bounds.md §2.5).
+    better (docs/theory_bounds.md §2.4).
     """
     return no_superposition_loss(importance, 1.0, m)

@@ -119,7 +119,7 @@ def test_constructed_model_attains_the_bound_monte_carlo():
     )
 )
 def test_linear_optimum_equals_the_bound(args):
-    # For independent features both are Σ of the n − m smallest I_i Var x_i (docs §2.4):
+    # For independent features both are Σ of the n − m smallest I_i Var x_i (docs §2.3):
     # equal to rounding (1e-15 relative).
     importance, density, m = args
     assert linear.optimal_loss(importance, density, m) == pytest.approx(

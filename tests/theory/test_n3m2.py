@@ -106,7 +106,7 @@ def test_phase_map_orientation_and_regions():
     assert labels.shape == (37, 41)  # one row per density, one column per importance
     for i, p in enumerate(density):
         for j, r in enumerate(importance):
-            # The regions predicted by the pairwise crossings (docs §3.3), away from the lines.
+            # The regions predicted by the pairwise crossings (docs §3.2), away from the lines.
             if abs(r - 1) < 1e-9:
                 continue
             if r < 1:
