@@ -83,6 +83,10 @@ def kernel_j(c: Array, b: Array, order: int = 1) -> tuple[Array, ...]:
     return out
 
 
+_QUIET = np.errstate(over="ignore", divide="ignore", invalid="ignore")
+
+
+@_QUIET
 def kernel_k1(a: Array, b: Array, order: int = 1) -> tuple[Array, ...]:
     """K1(a, b) = ∫₀¹ (u − R(a u + b))² du; then (∂K1/∂a, ∂K1/∂b); then the Hessian in (a, b).
 
@@ -105,10 +109,12 @@ def kernel_k1(a: Array, b: Array, order: int = 1) -> tuple[Array, ...]:
         kink = np.where(a > 0, -b / safe_a, -1.0)
         inside = (kink > 0) & (kink < 1)
         coef = np.where(inside, -2.0 * kink / safe_a, 0.0)
+        kink = np.clip(kink, 0.0, 1.0)  # finite products where the kink is outside (0, 1)
         out += (interior + coef[..., None, None] * _sym2(kink * kink, kink, np.ones_like(kink)),)
     return out
 
 
+@_QUIET
 def kernel_k2(a: Array, c: Array, b: Array, order: int = 1) -> tuple[Array, ...]:
     """K2(a, c, b) = ∫₀¹∫₀¹ (u − R(a u + c v + b))² du dv (``a >= 0``; shapes broadcast).
 
@@ -174,6 +180,7 @@ def kernel_k2(a: Array, c: Array, b: Array, order: int = 1) -> tuple[Array, ...]
         u0 = np.where(a > 0, -b / safe_a, -1.0)
         vert = (~tilted) & (u0 > 0) & (u0 < 1)
         f = np.where(vert, u0 / safe_a, 0.0)
+        u0 = np.clip(u0, 0.0, 1.0)  # finite products where the line is outside (0, 1)
         e_uu = e_uu + f * u0 * u0
         e_uv = e_uv + f * u0 / 2
         e_u = e_u + f * u0
