@@ -57,6 +57,8 @@ def _check_w(W: Any) -> FloatArray:
     w = check_finite("W", W)
     if w.ndim < 2:
         raise ValueError(f"W must have shape (..., m, n) (hidden × features), got shape {w.shape}")
+    if w.shape[-1] == 0 or w.shape[-2] == 0:
+        raise ValueError(f"W must have at least one row and one column, got shape {w.shape}")
     return w
 
 

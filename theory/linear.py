@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory._validation import check_finite
+from theory._validation import check_finite, check_importance
 from theory.bounds import _scores, no_superposition_loss, no_superposition_solution
 
 __all__ = ["expected_loss", "optimal_loss", "optimal_solution"]
@@ -28,10 +28,9 @@ FloatArray = NDArray[np.float64]
 
 
 def _one_model(importance: Any) -> None:
-    if np.ndim(importance) != 1:
-        raise ValueError(
-            f"importance must have shape (n_features,), got shape {np.shape(importance)}"
-        )
+    imp = check_importance("importance", importance)
+    if imp.ndim != 1:
+        raise ValueError(f"importance must have shape (n_features,), got shape {imp.shape}")
 
 
 def optimal_loss(importance: Any, density: Any, m: int) -> float:
