@@ -59,6 +59,7 @@ def bench_curve() -> None:
 
 def bench_transition(n: int, trials: int, seed: int, deltas: list[float], method: str) -> None:
     print(f"n = {n}, trials per cell = {trials}, seed = {seed}, method = {method}")
+    worst_success, best_failure = 0.0, np.inf
     print("class        δ      m    ρ_W     ρ_50    ρ_50−ρ_W  width(10-90%)  time")
     for signed in (True, False):
         for i, delta in enumerate(deltas):
@@ -78,6 +79,10 @@ def bench_transition(n: int, trials: int, seed: int, deltas: list[float], method
             )
             elapsed = time.perf_counter() - start
             _, rho50 = grid.contour_50()
+            err = grid.relative_errors
+            ok = err <= grid.tolerance
+            worst_success = max(worst_success, float(err[ok].max(initial=0.0)))
+            best_failure = min(best_failure, float(err[~ok].min(initial=np.inf)))
             prob = grid.success_probability[0]
             rho = grid.rho_realized[0]
             hi = rho[prob >= 0.9].max() if np.any(prob >= 0.9) else np.nan
@@ -87,6 +92,8 @@ def bench_transition(n: int, trials: int, seed: int, deltas: list[float], method
                 f"{label:12s} {m / n:.3f} {m:4d}  {rho_w:.4f}  {rho50[0]:.4f}  {rho50[0] - rho_w:+.4f}"
                 f"     {lo - hi:.3f}        {elapsed:.0f} s"
             )
+    print(f"largest relative error among successes: {worst_success:.2e}")
+    print(f"smallest relative error among failures: {best_failure:.2e}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -243,7 +243,7 @@ _BOUND_LIST = (
         formula="m ≈ 2k ln(n/m)  (= 2k W₀(n/(2k)));  ρ_W(δ) ~ 1/(2 ln(1/δ)) as δ → 0",
         decoder="ℓ1 (signed) and nonnegative LP (same leading order)",
         matrix="Gaussian",
-        guarantee="typical x, n → ∞ then δ → 0 (50% point); underestimates m (docs)",
+        guarantee="typical x, n → ∞ then δ → 0 (50% point); a few % off ψ at practical δ (docs)",
         source=(
             "Donoho & Tanner, 'Counting faces of randomly projected polytopes when the "
             "projection radically lowers dimension', J. AMS 22 (2009); Donoho & Tanner, "

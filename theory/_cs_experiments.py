@@ -240,7 +240,9 @@ def phase_transition_grid(
         trials: trials per cell (>= 1).
         seed: non-negative integer.
         nonnegative: the nonnegative LP (True) or ℓ1 (False).
-        value_distribution: non-zero values, default "uniform" if nonnegative else "gaussian".
+        value_distribution: non-zero values, default "ones" if nonnegative else "sign" (±1):
+            magnitudes do not change the outcome for Gaussian A, and values bounded away from
+            0 keep every failure's error far above the tolerance.
         solver, method: see ``recover_l1``.
         tolerance: success threshold on the relative ℓ2 error.
     """
@@ -369,7 +371,9 @@ def recovery_rate(
         trials: number of draws of x (>= 1).
         seed: non-negative integer.
         nonnegative: the nonnegative LP (default, the toy model's features are >= 0) or ℓ1.
-        value_distribution: "uniform" (default), "ones", or "gaussian" (signed only).
+        value_distribution: "uniform" (default), "ones", or "gaussian" / "sign" (signed only).
+            With "uniform" an entry can be tiny; a trial that misses only entries below about
+            ``tolerance``·‖x‖ counts as recovered (to that tolerance).
         solver, method: see ``recover_l1``.
         tolerance: success threshold on the relative ℓ2 error.
         confidence: level of the interval, in (0, 1).
@@ -402,15 +406,16 @@ def recovery_rate(
     conf = _check_confidence(confidence)
     check_choice("interval", interval, _INTERVALS)
 
+    p_draw = p if p is not None else 0.0  # used only when k is None, i.e. density was given
     successes = 0
     failures = 0
     errors = np.empty(ntrials)
     for t in range(ntrials):
         rng = trial_rng(s, t)
-        if p is not None:
-            x = density_vector(nn, p, rng, value_distribution=dist)
+        if kk is not None:
+            x = sparse_vector(nn, kk, rng, value_distribution=dist)
         else:
-            x = sparse_vector(nn, int(kk), rng, value_distribution=dist)  # type: ignore[arg-type]
+            x = density_vector(nn, p_draw, rng, value_distribution=dist)
         res = _run_trial(w, x, nonnegative=nonneg, solver=resolved, method=method, tolerance=tol)
         successes += res.success
         failures += res.solver_failed

@@ -322,10 +322,10 @@ def test_cvxpy_and_linprog_agree(nonnegative):
 @pytest.mark.parametrize("signed", [True, False])
 def test_empirical_transition_small_n(signed):
     # n = 40, δ = 0.5 (m = 20), 30 trials per k, every k/m within ±0.25 of ρ_W.
-    # Reference: ρ_W(0.5) (n → ∞). At n = 40 the measured 50% point (bench, 100 trials) sits
-    # +0.016 (signed) / +0.054 (nonnegative) above ρ_W: a finite-n shift of order 1/√m.
-    # Binomial noise: ρ steps of 1/m = 0.05 and ~9% s.e. per cell move the interpolated point by
-    # <= 0.03. Tolerance: shift + 0.06.
+    # Reference: ρ_W(0.5), the n → ∞ line. At n = 40 small problems are easier: over 20 seeds
+    # (2024..2043) this exact estimator gave ρ_50 − ρ_W = +0.031 ± 0.019 (signed) and
+    # +0.033 ± 0.017 (nonnegative), range [−0.019, +0.071]. Tolerance: the mean shift ±0.07
+    # (3.5 sd of the seed-to-seed spread: binomial noise with ρ steps of 1/m = 0.05).
     m, n = 20, 40
     rho_w = cs.weak_threshold(m / n, signed=signed)
     ks = np.arange(1, m + 1)
@@ -334,9 +334,12 @@ def test_empirical_transition_small_n(signed):
         n, [m / n], ks / m, trials=30, seed=2024, nonnegative=not signed, method="linprog"
     )
     _, rho50 = grid.contour_50()
-    shift = 0.016 if signed else 0.054
-    assert abs(rho50[0] - (rho_w + shift)) <= 0.06, (rho50, rho_w)
+    assert abs(rho50[0] - (rho_w + 0.03)) <= 0.07, (rho50, rho_w)
     assert grid.solver_failures.sum() == 0
+    # Values bounded away from 0 (the default ±1 / ones) keep failures far from the tolerance.
+    errors = grid.relative_errors
+    assert errors[errors > grid.tolerance].min() > 1e-2
+    assert errors[errors <= grid.tolerance].max() < 1e-9
 
 
 @pytest.mark.slow
@@ -368,7 +371,7 @@ def test_grid_result_is_reproducible_and_frozen():
     # Every trial is re-runnable from (seed, i, j, t): rebuild cell (0, 1) trial 2 by hand.
     rng = cs.trial_rng(7, 0, 1, 2)
     A = cs.gaussian_matrix(10, 20, rng)
-    x = cs.sparse_vector(20, 9, rng, value_distribution="gaussian")
+    x = cs.sparse_vector(20, 9, rng, value_distribution=g1.value_distribution)
     x_hat = cs.recover_l1(A, A @ x, method="linprog")
     assert cs.relative_error(x_hat, x) == pytest.approx(
         g1.relative_errors[0, 1, 2], rel=1e-9, abs=1e-12
