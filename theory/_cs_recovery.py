@@ -210,7 +210,7 @@ def _draw_values(count: int, rng: np.random.Generator, value_distribution: str) 
     if value_distribution == "gaussian":
         return rng.standard_normal(count)
     if value_distribution == "sign":
-        return 2.0 * rng.integers(0, 2, size=count) - 1.0
+        return (2 * rng.integers(0, 2, size=count) - 1).astype(np.float64)
     return np.ones(count)
 
 
