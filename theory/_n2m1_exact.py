@@ -118,6 +118,11 @@ def _best_of(
     best = np.argmin(loss, axis=0)  # (N,)
     cols = np.arange(n)
     x = res.x.reshape(k, n, d)[best, cols]
+    # At r = 1 swapping the features is a symmetry, and mirror-image optima tie to rounding;
+    # break the tie deterministically towards |w_first| >= |w_extra| (so "not_represented"
+    # rather than "dedicated" above the boundary, as in candidate_phase_map).
+    swap = (r == 1.0) & (np.abs(x[:, 1]) > np.abs(x[:, 0]))
+    x = np.where(swap[:, None], x[:, [1, 0, 3, 2][:d]], x)
     return _canonical(x), loss[best, cols], res.converged.reshape(k, n)[best, cols]
 
 
@@ -204,6 +209,7 @@ class ExactPhaseMap:
     ``importance`` (ni,), ``density`` (nd,): the axes. ``labels`` (nd, ni) str — one row per
     density, one column per importance (the main job's contract); ``w``, ``b`` (nd, ni, 2);
     ``loss``, ``converged`` (nd, ni). ``bias``, ``seed``, ``n_random``: the options used.
+    At r = 1 exactly, mirror-image optima tie; the one with |w_first| >= |w_extra| is reported.
     """
 
     importance: Array

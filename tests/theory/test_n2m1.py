@@ -503,6 +503,14 @@ def test_exact_optimum_where_a_candidate_is_optimal():
     assert np.all(opt.b > 0)
 
 
+def test_mirror_tie_at_equal_importance_is_broken_deterministically():
+    # At r = 1 the lopsided optimum and its feature-swapped mirror have equal loss; the map
+    # reports |w_first| >= |w_extra|, like candidate_phase_map's tie rule.
+    opt = n2m1.exact_optimum(1.0, [0.8, 0.9, 1.0])
+    assert list(opt.labels) == ["not_represented"] * 3
+    assert np.all(np.abs(opt.w[:, 0]) >= np.abs(opt.w[:, 1]))
+
+
 def test_bias_free_confused_phase():
     # T. McGrath: without biases, dense equally important features give W1 = W2 = 1/√2,
     # the least-squares fit of x_i on x_1 + x_2 (slope 1/2), loss 2 · (1/3 − 7/24) = 1/12.
