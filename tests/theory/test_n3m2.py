@@ -36,12 +36,12 @@ MC_POINTS = [
 @pytest.mark.parametrize("bias", n3m2.BIASES)
 @pytest.mark.parametrize(("r", "p"), MC_POINTS)
 def test_candidate_losses_match_monte_carlo(r, p, bias):
-    # Tolerance: 4 standard errors of a 200k-sample Monte Carlo mean per candidate (two-sided
+    # Tolerance: 4 standard errors of a 100k-sample Monte Carlo mean per candidate (two-sided
     # false-alarm rate 6e-5 each, 48 comparisons: < 0.3% overall, and the seeds are fixed).
     losses = n3m2.candidate_losses(r, p, bias=bias)
     for k, label in enumerate(LABELS):
         w, b = n3m2.candidate_solution(label, p, bias=bias)
-        mean, se = mc_relu_loss(w, b, [1.0, 1.0, r], p, 200_000, seed=1000 * k + int(100 * r))
+        mean, se = mc_relu_loss(w, b, [1.0, 1.0, r], p, 100_000, seed=1000 * k + int(100 * r))
         assert abs(mean - losses[label]) <= 4 * se, (label, mean, se, losses[label])
 
 
