@@ -21,7 +21,7 @@ OPTIMIZERS = ("adamw", "adam")
 SCHEDULES = ("constant", "linear", "cosine")
 REDUCTIONS = ("sum", "mean")
 DTYPES = ("float32", "float64")
-SAMPLERS = ("auto", "dense", "sparse")
+SAMPLERS = ("auto", "dense", "sparse", "compact")
 
 #: AdamW's default weight decay in torch and in the reference notebook.
 DEFAULT_ADAMW_WEIGHT_DECAY = 0.01
@@ -144,8 +144,9 @@ class TrainConfig(_JsonConfig):
       loss (best-of-k) and reports all of them.
     - ``eval_samples``: fresh examples used to estimate each run's final loss (with a standard error);
       all seeds of one configuration are evaluated on the same examples.
-    - ``sampler``: ``"dense"`` draws one uniform per entry; ``"sparse"`` draws only the non-zero entries;
-      ``"auto"`` picks per instance. Both sample exactly the same distribution.
+    - ``sampler``: ``"dense"`` draws one uniform per entry; ``"sparse"`` only the non-zero entries;
+      ``"compact"`` only the examples with a non-zero feature; ``"auto"`` picks per block of
+      instances (always ``"dense"`` on CUDA). All draw exactly the same distribution.
     """
 
     steps: int = 10_000

@@ -1,25 +1,30 @@
 """Sparse feature samplers, batched over instances (paper §"Demonstrating Superposition").
 
 Each feature is ``x_i = 0`` with probability ``1 - p_i`` and ``Uniform[0, 1)`` otherwise,
-independently per example, per feature and per instance. Two samplers draw exactly this
-distribution with different costs:
+independently per example, per feature and per instance. Three samplers draw exactly this
+distribution at different costs (derivations and checks in docs/training.md):
 
-- :class:`DenseSampler` draws one uniform ``u`` per entry and sets ``x = u / p`` if ``u < p``
-  else 0 (conditioned on ``u < p``, ``u / p`` is uniform on [0, 1)). Cost: one uniform per entry.
-- :class:`SparseSampler` draws only the non-zero entries: along each (instance, feature) row the
-  gaps between non-zero examples are Geometric(p), drawn by inversion
-  ``G = floor(log(U) / log(1 - p))``; values are fresh uniforms. Cost: about two uniforms per
-  *non-zero* entry, so it wins at low density.
+- :class:`DenseSampler`: one uniform ``u`` per entry, ``x = u / p`` if ``u < p`` else 0
+  (conditioned on ``u < p``, ``u / p`` is uniform on [0, 1)).
+- :class:`SparseSampler`: along each (instance, feature) row only the non-zero entries are drawn:
+  the gaps between them are Geometric(p), drawn by inversion ``floor(log(1 - u) / log(1 - p))``.
+- :class:`CompactSampler`: only the *active* examples (at least one non-zero feature) are drawn.
+  Their number is Binomial(B, q) with ``q = 1 - Π_i (1 - p_i)``; each one's first non-zero feature
+  J is drawn by inversion of its conditional law, the features after J independently as in the
+  dense sampler. The B - C remaining examples are all zero, and the trainer accounts for them in
+  closed form (:mod:`toysup.step`). At low density and small n this skips most of the batch.
 
-Both are exact up to the float resolution of the uniforms (2⁻²⁴ in float32). Internally the
-trainer uses the feature-major layout ``(instances, features, batch)``, which makes the batched
-matrix products contiguous; :func:`sample_features` returns ``(instances, batch, features)`` unless
-``feature_major=True``.
+Samplers write into a flat buffer and return a contiguous view of shape ``(instances, features,
+C)`` (feature-major), with ``C = B`` except for the compact sampler, whose C is the largest active
+count in the block at this step. Uniforms come from a :class:`UniformSource`: numpy's PCG64 on CPU
+(about 1.5x faster than torch's CPU generator, measured in bench/bench_sampler.py) or a
+``torch.Generator`` (CUDA, and the public :func:`sample_features`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -28,121 +33,207 @@ from torch import Tensor
 
 from toysup._validation import check_choice, check_int, check_matrix
 
-#: An instance whose mean feature density is below this is sampled sparsely by ``sampler="auto"``.
-#: Chosen from bench/bench_sampler.py: the sparse sampler costs about 3-4 dense draws per non-zero.
-SPARSE_DENSITY_THRESHOLD = 0.2
+#: Row-sparse sampling pays off below this mean density (it costs ~10 passes per non-zero entry,
+#: the dense sampler one uniform and three passes per entry).
+SPARSE_DENSITY_THRESHOLD = 0.1
+#: Compact sampling is used when the expected number of explicit examples is below this fraction
+#: of the batch.
+COMPACT_FRACTION = 0.75
+
+
+class UniformSource(Protocol):
+    """Where uniforms on [0, 1) come from."""
+
+    def fill(self, out: Tensor) -> Tensor: ...
+
+    def binomial(self, trials: int, prob: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]: ...
+
+
+class NumpyUniforms:
+    """numpy ``Generator`` (PCG64) filling CPU tensors in place (releases the GIL)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+
+    def fill(self, out: Tensor) -> Tensor:
+        self.rng.random(out=out.numpy(), dtype=out.numpy().dtype)
+        return out
+
+    def binomial(self, trials: int, prob: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return self.rng.binomial(trials, prob)
+
+
+class TorchUniforms:
+    """A ``torch.Generator`` (any device)."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        self.generator = generator
+
+    def fill(self, out: Tensor) -> Tensor:
+        return out.uniform_(generator=self.generator)
+
+    def binomial(self, trials: int, prob: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        p = torch.as_tensor(prob, dtype=torch.float64, device=self.generator.device)
+        n = torch.full_like(p, float(trials))
+        return torch.binomial(n, p, generator=self.generator).cpu().numpy().astype(np.int64)
+
+
+def _view(flat: Tensor, *shape: int) -> Tensor:
+    return flat[: math.prod(shape)].view(*shape)
+
+
+def _dense_trick_(u: Tensor, neg_inv_density: Tensor) -> Tensor:
+    """In place: ``u -> u / p`` where ``u < p``, else +0."""
+    u.mul_(neg_inv_density)  # t = -u/p
+    # Keep t where t > -1 (u < p), else -0; the sign flip gives x = u/p or +0. (threshold_ is
+    # several times faster than masked_fill_ or where on CPU.)
+    F.threshold_(u, -1.0, -0.0)  # type: ignore[attr-defined]
+    return u.neg_()
 
 
 class DenseSampler:
     """One uniform per entry. ``density``: shape ``(instances, features)``."""
 
     def __init__(self, density: Tensor, batch_size: int) -> None:
-        self.batch_size = batch_size
+        self.shape = (*density.shape, batch_size)
         self.neg_inv_density = (-1.0 / density.to(torch.float64)).to(density.dtype)[:, :, None]
 
-    def sample_into(self, out: Tensor, generator: torch.Generator) -> Tensor:
-        """Fill ``out`` (instances, features, batch) in place and return it."""
-        out.uniform_(generator=generator)  # u ~ U[0, 1)
-        out.mul_(self.neg_inv_density)  # t = -u/p
-        # Keep t where t > -1 (u < p), else -0; the sign flip gives x = u/p or +0. (threshold_ is
-        # several times faster than masked_fill_ or where on CPU.)
-        F.threshold_(out, -1.0, -0.0)  # type: ignore[attr-defined]
-        return out.neg_()
+    def draw(self, flat: Tensor, source: UniformSource) -> Tensor:
+        """Fill the start of ``flat`` and return it as (instances, features, batch)."""
+        x = source.fill(_view(flat, *self.shape))
+        return _dense_trick_(x, self.neg_inv_density)
 
 
 class SparseSampler:
     """Draw only the non-zero entries, row by row ((instance, feature) rows of length ``batch``).
 
-    Each row gets a fixed budget of gap draws (``sigmas`` standard deviations plus ``slack`` above
-    the mean number of non-zeros); in the rare case that a row's budget ends inside the batch, more
-    gaps are drawn for that row, continuing from its last position, so the distribution stays exact
-    whatever the budget (the budget only trades wasted draws against extra rounds).
+    Each row gets a budget of gap draws (``sigmas`` standard deviations plus ``slack`` above the
+    mean number of non-zeros). Gaps that overshoot the batch are clamped to it, so positions never
+    overflow. If a row's budget ends inside the batch (rare), more gaps are drawn for that row,
+    continuing from its last position: the distribution is exact whatever the budget.
     """
 
     def __init__(
         self, density: Tensor, batch_size: int, *, sigmas: float = 4.0, slack: float = 4.0
     ) -> None:
         self.batch_size = batch_size
-        self.shape = tuple(density.shape)
+        self.shape = (*density.shape, batch_size)
         device = density.device
         p = density.detach().to("cpu", torch.float64).reshape(-1)
         mean = batch_size * p
         budget = torch.ceil(mean + sigmas * torch.sqrt(mean * (1 - p)) + slack).to(torch.int64)
         budget = torch.clamp(budget, min=1, max=batch_size + 1)
         rows = torch.arange(p.numel(), dtype=torch.int64)
-        self.n_rows = p.numel()
-        self.slot_row = torch.repeat_interleave(rows, budget).to(device)
-        # log(1 - p) per slot; -inf for p = 1 (every gap is then 0).
-        log_q = torch.log1p(-p).to(density.dtype)
-        self.slot_log_q = log_q[self.slot_row.cpu()].to(device)
-        first = torch.cumsum(budget, 0) - budget  # index of each row's first slot
-        self.row_first_slot = first.to(device)
-        self.row_last_slot = (first + budget - 1).to(device)
+        slot_row = torch.repeat_interleave(rows, budget)
+        first = torch.cumsum(budget, 0) - budget  # each row's first slot
+        log_q = torch.log1p(-p).to(density.dtype)  # log(1 - p); -inf for p = 1 (gaps of 0)
         self.budget = budget.to(device)
         self.log_q = log_q.to(device)
+        self.slot_row = slot_row.to(device)
+        self.slot_log_q = log_q[slot_row].to(device)
+        # flat index of the example before the row's first: row * B - 1
+        self.slot_offset = (slot_row * batch_size - 1).to(device)
+        self.row_first_slot = first.to(device)
+        self.row_last_slot = (first + budget - 1).to(device)
+        self.n_slots = int(budget.sum())
 
-    def sample_into(self, out: Tensor, generator: torch.Generator) -> Tensor:
-        """Fill ``out`` (instances, features, batch) in place and return it."""
-        batch = self.batch_size
-        flat = out.view(-1)
-        flat.zero_()
-        u = torch.empty(self.slot_row.shape, dtype=out.dtype, device=out.device)
-        u.uniform_(generator=generator)
-        # gap = number of zero examples before the next non-zero one: floor(log(1 - u) / log(1 - p))
-        gaps = torch.floor(torch.log1p(u.neg_()).div_(self.slot_log_q)).to(torch.int64)
-        positions = torch.cumsum(gaps.add_(1), 0)
-        row_base = positions[self.row_first_slot] - gaps[self.row_first_slot]
-        positions -= row_base[self.slot_row]  # 1-based position within the row
-        self._scatter(flat, self.slot_row, positions, generator)
-        # Rows whose budget ended inside the batch: continue drawing from their last position.
+    def draw(self, flat: Tensor, source: UniformSource) -> Tensor:
+        """Fill the start of ``flat`` and return it as (instances, features, batch)."""
+        x = _view(flat, *self.shape)
+        x.zero_()
+        positions = self._positions(x.dtype, source, self.slot_log_q, self.row_first_slot)
+        self._scatter(x.view(-1), self.slot_offset, positions, source)
         last = positions[self.row_last_slot]
-        short = torch.nonzero(last < batch).reshape(-1)
-        while short.numel() > 0:
-            last = self._extend(flat, short, last[short], generator)
-            keep = last < batch
+        short = torch.nonzero(last < self.batch_size).reshape(-1)
+        while short.numel() > 0:  # rows whose budget ended inside the batch (rare)
+            last = self._extend(x.view(-1), short, last[short], source)
+            keep = last < self.batch_size
             short, last = short[keep], last[keep]
-        return out
+        return x
+
+    def _positions(
+        self, dtype: torch.dtype, source: UniformSource, slot_log_q: Tensor, first: Tensor
+    ) -> Tensor:
+        """1-based positions within each row of the successive non-zero entries."""
+        u = source.fill(torch.empty(slot_log_q.shape, dtype=dtype, device=slot_log_q.device))
+        gaps = torch.log1p(u.neg_()).div_(slot_log_q).floor_()  # zeros before the next non-zero
+        steps = gaps.clamp_(max=self.batch_size).to(torch.int64).add_(1)
+        positions = torch.cumsum(steps, 0)
+        base = positions[first] - steps[first]  # cumulative count before each row
+        counts = torch.diff(first, append=first.new_tensor([slot_log_q.numel()]))
+        return positions - torch.repeat_interleave(base, counts)
 
     def _scatter(
-        self, flat: Tensor, rows: Tensor, positions: Tensor, generator: torch.Generator
+        self, flat: Tensor, offset: Tensor, positions: Tensor, source: UniformSource
     ) -> None:
+        """Add uniform values at the in-batch positions; overshooting slots add 0 at the row's
+        last example (accumulate, so they never overwrite a real value)."""
         inside = positions <= self.batch_size
-        index = rows[inside] * self.batch_size + positions[inside] - 1
-        values = torch.empty(index.shape, dtype=flat.dtype, device=flat.device)
-        values.uniform_(generator=generator)
-        flat[index] = values
+        index = offset + positions.clamp_(max=self.batch_size)
+        values = source.fill(torch.empty(positions.shape, dtype=flat.dtype, device=flat.device))
+        flat.index_put_((index,), values.mul_(inside), accumulate=True)
 
-    def _extend(
-        self, flat: Tensor, rows: Tensor, start: Tensor, generator: torch.Generator
-    ) -> Tensor:
-        """Draw one more budget of gaps for ``rows`` starting after position ``start``; return the
-        new last positions."""
+    def _extend(self, flat: Tensor, rows: Tensor, start: Tensor, source: UniformSource) -> Tensor:
+        """Draw one more budget of gaps for ``rows`` after position ``start``; return the new
+        last positions."""
         budget = self.budget[rows]
         slot_row = torch.repeat_interleave(rows, budget)
-        u = torch.empty(slot_row.shape, dtype=flat.dtype, device=flat.device)
-        u.uniform_(generator=generator)
-        gaps = torch.floor(torch.log1p(u.neg_()).div_(self.log_q[slot_row])).to(torch.int64)
-        steps = gaps.add_(1)
         first = torch.cumsum(budget, 0) - budget
-        positions = torch.cumsum(steps, 0)
-        base = positions[first] - steps[first]
-        positions -= torch.repeat_interleave(base - start, budget)
-        self._scatter(flat, slot_row, positions, generator)
-        return positions[first + budget - 1]
+        positions = self._positions(flat.dtype, source, self.log_q[slot_row], first)
+        positions += torch.repeat_interleave(start, budget)
+        last = positions[first + budget - 1].clone()
+        self._scatter(flat, slot_row * self.batch_size - 1, positions, source)
+        return last
 
 
-def make_sampler(density: Tensor, batch_size: int, method: str) -> DenseSampler | SparseSampler:
-    """``method``: ``"dense"`` or ``"sparse"``."""
-    if method == "dense":
-        return DenseSampler(density, batch_size)
-    if method == "sparse":
-        return SparseSampler(density, batch_size)
-    raise ValueError(f"sampler method must be 'dense' or 'sparse'; got {method!r}")
+class CompactSampler:
+    """Draw only the active examples of each instance (see the module docstring).
 
+    ``density`` (instances, features). :meth:`draw` returns x of shape (instances, features, C);
+    instance i's examples beyond its active count are zero, and ``B - C`` further all-zero
+    examples are implied.
+    """
 
-def choose_method(density: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Per instance, the cheaper sampler for ``density`` (instances, features): True = sparse."""
-    return np.asarray(density).mean(axis=-1) < SPARSE_DENSITY_THRESHOLD
+    def __init__(self, density: Tensor, batch_size: int) -> None:
+        p = density.detach().to("cpu", torch.float64)
+        self.batch_size = batch_size
+        self.n_features = p.shape[1]
+        survive = torch.cumprod(1 - p, dim=1)  # P(features 0..j all zero)
+        self.active_prob = (1 - survive[:, -1]).numpy()  # q = P(example active)
+        q = torch.as_tensor(self.active_prob)[:, None]
+        # CDF of the first non-zero feature J given an active example, padded with 0 in front.
+        cdf = torch.where(q > 0, (1 - survive) / torch.where(q > 0, q, 1.0), 1.0)
+        cdf[:, -1] = 1.0
+        cdf = torch.cat([torch.zeros(p.shape[0], 1, dtype=torch.float64), cdf], dim=1)
+        self.cdf = cdf.to(density.dtype).to(density.device)  # (instances, n + 1)
+        self.neg_inv_density = (-1.0 / p).to(density.dtype).to(density.device)[:, :, None]
+        self.features = torch.arange(self.n_features, device=density.device)[None, :, None]
+
+    @staticmethod
+    def expected_width(density: np.ndarray[Any, Any], batch_size: int) -> float:
+        """A deterministic estimate of C for a block: max over instances of mean + 3 sd."""
+        q = 1 - np.prod(1 - np.asarray(density, dtype=np.float64), axis=1)
+        width = batch_size * q + 3 * np.sqrt(batch_size * q * (1 - q)) + 1
+        return float(min(batch_size, np.max(width)))
+
+    def draw(self, flat: Tensor, source: UniformSource) -> Tensor:
+        """Fill the start of ``flat``; return x (instances, features, C)."""
+        active = torch.as_tensor(source.binomial(self.batch_size, self.active_prob))
+        width = max(int(active.max()), 1)
+        instances = self.cdf.shape[0]
+        x = source.fill(_view(flat, instances, self.n_features, width))
+        u0 = x[:, 0, :].clone()  # (I, C): picks J and, within its interval, J's value
+        first = torch.searchsorted(self.cdf[:, 1:-1].contiguous(), u0, right=True)  # J (I, C)
+        lo = torch.gather(self.cdf, 1, first)
+        hi = torch.gather(self.cdf, 1, first + 1)
+        value = u0.sub_(lo).div_(hi - lo)  # uniform on [0, 1) given J
+        _dense_trick_(x, self.neg_inv_density)  # features after J: independent, as dense
+        after = self.features > first[:, None, :]
+        x.mul_(after)  # zero features up to and including J
+        x.add_((self.features == first[:, None, :]) * value[:, None, :])  # J's value
+        slots = torch.arange(width, device=x.device)
+        x.mul_((slots[None, :] < active.to(x.device)[:, None])[:, None, :])  # inactive slots
+        return x
 
 
 def sample_features(
@@ -179,19 +270,25 @@ def sample_features(
         raise ValueError(
             f"density must have shape (instances, features), got shape {tuple(arr.shape)}"
         )
-    check_matrix("density", arr.numpy(), tuple(arr.shape), kind="density")  # type: ignore[arg-type]
+    check_matrix("density", arr.numpy(), (arr.shape[0], arr.shape[1]), kind="density")
     dens = arr.to(device=generator.device, dtype=dtype)
     instances, features = dens.shape
-    out = torch.empty((instances, features, batch_size), dtype=dtype, device=generator.device)
-    make_sampler(dens, batch_size, method).sample_into(out, generator)
+    flat = torch.empty(instances * features * batch_size, dtype=dtype, device=generator.device)
+    sampler = (
+        DenseSampler(dens, batch_size) if method == "dense" else SparseSampler(dens, batch_size)
+    )
+    out = sampler.draw(flat, TorchUniforms(generator))
     return out if feature_major else out.transpose(1, 2).contiguous()
 
 
 __all__ = [
+    "COMPACT_FRACTION",
     "SPARSE_DENSITY_THRESHOLD",
+    "CompactSampler",
     "DenseSampler",
+    "NumpyUniforms",
     "SparseSampler",
-    "choose_method",
-    "make_sampler",
+    "TorchUniforms",
+    "UniformSource",
     "sample_features",
 ]

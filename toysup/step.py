@@ -11,7 +11,12 @@ contiguous. With ``h = W x`` (m × B), ``z = Wᵀ h + b`` (n × B), ``x' = ReLU(
 The column weights ``c`` are folded into the small factors (``c`` scales ``∂L/∂W``'s columns and
 ``W`` before ``W δ``), so each step makes three elementwise passes over the (n × B) arrays
 (``z - x``, the ReLU mask, ``Σ_b``) besides the five batched products. The linear model drops the
-mask. The derivation is in docs/training.md; tests/toysup/test_step.py checks it against autograd.
+mask.
+
+Only C ≤ B examples may be explicit (the compact sampler); the other B - C are all-zero examples,
+for which h = 0 and z = b, so each adds ``c_i ReLU(b_i)`` to ∂L/∂b_i (``c_i b_i`` for the linear
+model), nothing to ∂L/∂W, and ``I_i ReLU(b_i)² / B`` to the loss. The derivation is in
+docs/training.md; tests/toysup/test_step.py checks it against autograd.
 """
 
 from __future__ import annotations
@@ -36,40 +41,61 @@ class TiedStep:
         dtype: torch.dtype,
         device: torch.device,
     ) -> None:
-        big = (n_instances, n_features, batch_size)
-        small = (n_instances, n_hidden, batch_size)
+        big = n_instances * n_features * batch_size
+        small = n_instances * n_hidden * batch_size
+        self.sizes = (n_instances, n_features, n_hidden)
+        self.batch_size = batch_size
         self.relu = relu
-        self.x = torch.empty(big, dtype=dtype, device=device)  # features x
-        self.z = torch.empty(big, dtype=dtype, device=device)  # pre-activations z
-        self.delta = torch.empty(big, dtype=dtype, device=device)  # δ / c
-        self.h = torch.empty(small, dtype=dtype, device=device)  # hidden h = W x
-        self.g = torch.empty(small, dtype=dtype, device=device)  # W diag(c) δ
+        # Flat storage; each step views the first I·n·C (or I·m·C) entries, contiguous.
+        self.x_flat = torch.empty(big, dtype=dtype, device=device)  # features x
+        self.z_flat = torch.empty(big, dtype=dtype, device=device)  # pre-activations z
+        self.delta_flat = torch.empty(big, dtype=dtype, device=device)  # δ / c
+        self.h_flat = torch.empty(small, dtype=dtype, device=device)  # hidden h = W x
+        self.g_flat = torch.empty(small, dtype=dtype, device=device)  # W diag(c) δ
+        self.x = self.x_flat.view(n_instances, n_features, batch_size)
+        self.z = self.z_flat.view(n_instances, n_features, batch_size)
 
-    def gradients(self, W: Tensor, b: Tensor, c: Tensor, grad_W: Tensor, grad_b: Tensor) -> None:
-        """Write ∂L/∂W (instances, m, n) and ∂L/∂b (instances, n) for the batch in ``self.x``.
+    def gradients(
+        self, x: Tensor, W: Tensor, b: Tensor, c: Tensor, grad_W: Tensor, grad_b: Tensor
+    ) -> None:
+        """Write ∂L/∂W (instances, m, n) and ∂L/∂b (instances, n) for the batch ``x``.
 
-        ``L`` is summed over instances, so each instance's gradient is its own loss's gradient.
-        ``c`` (instances, n) is ``2 I / B`` (divided by n for the per-feature mean).
+        ``x`` (instances, n, C) holds the explicit examples (a view of :attr:`x_flat`); the other
+        ``batch_size - C`` examples are all zero. ``L`` is summed over instances, so each
+        instance's gradient is its own loss's gradient. ``c`` (instances, n) is ``2 I / B``
+        (divided by n for the per-feature mean).
         """
-        x, z, delta, h, g = self.x, self.z, self.delta, self.h, self.g
-        torch.bmm(W, x, out=h)  # h = W x                                (I, m, B)
-        torch.baddbmm(b[:, :, None], W.transpose(1, 2), h, out=z)  # z = Wᵀh + b   (I, n, B)
-        torch.sub(z, x, out=delta)  # z - x                               (I, n, B)
+        instances, n, m = self.sizes
+        width = x.shape[2]
+        self.x = x
+        z = self.z = self.z_flat[: instances * n * width].view(instances, n, width)
+        delta = self.delta_flat[: instances * n * width].view(instances, n, width)
+        h = self.h_flat[: instances * m * width].view(instances, m, width)
+        g = self.g_flat[: instances * m * width].view(instances, m, width)
+        torch.bmm(W, x, out=h)  # h = W x                                (I, m, C)
+        torch.baddbmm(b[:, :, None], W.transpose(1, 2), h, out=z)  # z = Wᵀh + b   (I, n, C)
+        torch.sub(z, x, out=delta)  # z - x                               (I, n, C)
         if self.relu:
             _threshold_backward(delta, z, 0.0, grad_input=delta)  # (z - x)[z > 0]
-        torch.sum(delta, 2, out=grad_b)
-        grad_b.mul_(c)  # ∂L/∂b = Σ_b δ                                  (I, n)
-        torch.bmm(W * c[:, None, :], delta, out=g)  # W δ                 (I, m, B)
+        torch.sum(delta, 2, out=grad_b)  # Σ_b over explicit examples       (I, n)
+        implicit = self.batch_size - width
+        if implicit:  # all-zero examples: δ = c ReLU(b)
+            grad_b.add_(torch.relu(b) if self.relu else b, alpha=implicit)
+        grad_b.mul_(c)
+        torch.bmm(W * c[:, None, :], delta, out=g)  # W δ                 (I, m, C)
         torch.bmm(h, delta.transpose(1, 2), out=grad_W)  # h (δ/c)ᵀ        (I, m, n)
         grad_W.mul_(c[:, None, :])
         grad_W.baddbmm_(g, x.transpose(1, 2))  # + (W δ) xᵀ               (I, m, n)
 
-    def loss(self, importance: Tensor) -> Tensor:
+    def loss(self, importance: Tensor, b: Tensor) -> Tensor:
         """Per-instance loss ``Σ_i I_i mean_b (x - x')²`` of the last batch, shape (instances,).
 
-        Call after :meth:`gradients` (it reads ``z``); ``importance`` (instances, n) already
-        includes any 1/n of the mean reduction.
+        Call after :meth:`gradients` (it reads ``x`` and ``z``); ``importance`` (instances, n)
+        already includes any 1/n of the mean reduction; ``b`` is the bias the batch was run with.
         """
         out = torch.relu(self.z) if self.relu else self.z.clone()
-        err = out.sub_(self.x).square_().mean(2)  # (I, n)
-        return (err * importance).sum(1)
+        err = out.sub_(self.x).square_().sum(2)  # (I, n)
+        implicit = self.batch_size - self.x.shape[2]
+        if implicit:
+            err.add_((torch.relu(b) if self.relu else b).square(), alpha=implicit)
+        return (err * importance).sum(1) / self.batch_size

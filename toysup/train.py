@@ -4,13 +4,13 @@ Read top to bottom:
 
 1. Instances are (configuration, seed) pairs, configuration-major. Each run starts from its own
    Xavier draw, taken from one initialisation stream in that order.
-2. On CPU the instances are cut into *blocks* of whole configurations (a deterministic function of
-   the problem size, never of the machine), each with its own random stream, buffers and optimiser
-   state. Worker threads train blocks concurrently with one intra-op thread each: no OpenMP
-   contention on small tensors, all cores busy, and results that do not depend on the number of
+2. Configurations are sorted by how often their examples are active and cut into *blocks*
+   (:mod:`toysup._blocks`), each with its own random stream, sampler, buffers and optimiser state.
+   On CPU, worker threads train blocks concurrently with one intra-op thread each: no OpenMP
+   contention on small tensors, every core busy, and results that do not depend on the number of
    workers. On CUDA everything is one block.
-3. Each step: draw a batch (dense or sparse sampler, same distribution), compute the hand-derived
-   gradients (:mod:`toysup.step`), take an Adam/AdamW step (:mod:`toysup.optim`).
+3. Each step: draw a batch (dense, row-sparse or compact sampler, same distribution), compute the
+   hand-derived gradients (:mod:`toysup.step`), take an Adam/AdamW step (:mod:`toysup.optim`).
 4. Every ``log_every`` steps the batch loss is logged; a non-finite gradient (any step) or loss
    (logged steps) stops training with an error that names the instance and step.
 5. The final loss of every run is estimated on fresh examples (all seeds of one configuration see
@@ -19,40 +19,33 @@ Read top to bottom:
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from toysup._blocks import Block, derive_seed, make_block, plan_blocks, uniform_source
 from toysup._progress import Progress
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
-from toysup.data import DenseSampler, SparseSampler, choose_method, make_sampler
+from toysup.data import DenseSampler
 from toysup.models import init_weights
-from toysup.optim import Adam, lr_multiplier
+from toysup.optim import lr_multiplier
 from toysup.result import TrainResult
-from toysup.step import TiedStep
 
-#: Target number of feature entries (instances × features × batch) per CPU block.
-BLOCK_ELEMENTS = 1 << 18
 #: Examples per chunk when estimating final losses.
 EVAL_CHUNK = 2048
 _STREAM_INIT, _STREAM_TRAIN, _STREAM_EVAL = 0, 1, 2
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Raised when an instance's gradient (before it reaches W and b) or logged loss becomes NaN
-    or infinite.
-
-    ``instance`` (caller's order), ``config``, ``seed`` and ``step`` say where it happened.
-    """
+    """Raised when an instance's gradient (before it reaches W and b) or loss becomes NaN or
+    infinite. ``instance`` (caller's order), ``config``, ``seed`` and ``step`` say where."""
 
     def __init__(self, message: str, *, instance: int, config: int, seed: int, step: int) -> None:
         super().__init__(message)
@@ -65,17 +58,6 @@ class _Diverged(Exception):
     def __init__(self, instances: list[int], step: int, what: str = "gradient") -> None:
         super().__init__(instances, step, what)
         self.instances, self.step, self.what = instances, step, what
-
-
-def derive_seed(seed: int, *keys: int) -> int:
-    """A 64-bit seed for the stream named by ``keys`` under ``seed`` (numpy SeedSequence)."""
-    return int(np.random.SeedSequence([seed, *keys]).generate_state(1, np.uint64)[0])
-
-
-def make_generator(seed: int, device: torch.device) -> torch.Generator:
-    gen = torch.Generator(device=device)
-    gen.manual_seed(seed)
-    return gen
 
 
 def resolve_device(device: str) -> torch.device:
@@ -107,27 +89,6 @@ def intra_op_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@dataclass
-class _Block:
-    """A contiguous run of instances (whole configurations) trained together."""
-
-    index: int
-    start: int  # first instance (internal order)
-    stop: int
-    params: Tensor  # flat [W (I_b, m, n) | b (I_b, n)]
-    grads: Tensor
-    W: Tensor
-    b: Tensor
-    grad_W: Tensor
-    grad_b: Tensor
-    c: Tensor  # 2 I / B (/ n for "mean"), (I_b, n)
-    loss_importance: Tensor  # I (/ n), (I_b, n)
-    samplers: list[tuple[slice, DenseSampler | SparseSampler]]
-    step: TiedStep
-    optimizer: Adam
-    generator: torch.Generator
-
-
 def train(
     features: FeatureConfig,
     model: ModelConfig,
@@ -151,46 +112,43 @@ def train(
         A :class:`~toysup.result.TrainResult` (best seed per configuration, and all seeds).
 
     Raises:
-        ValueError: incompatible configurations or an unavailable device.
+        ValueError: incompatible configurations, bad ``workers`` or an unavailable device.
         TrainingDivergedError: an instance's gradient or loss became NaN/inf (names instance and
             step).
     """
     training = training if training is not None else TrainConfig()
     _check_compatible(features, model, training)
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
     device = resolve_device(training.device)
     dtype = torch.float32 if training.dtype == "float32" else torch.float64
     started = time.perf_counter()
 
     n_configs, n_seeds = features.n_instances, training.n_seeds
-    n, m, batch = model.n_features, model.n_hidden, training.batch_size
-    sparse_config = _sampler_kinds(features, training, device)
-    order = np.argsort(~sparse_config, kind="stable")  # sparse-sampled configurations first
+    n, m = model.n_features, model.n_hidden
+    order, plan = plan_blocks(features, training, n, device)
     instance_order = (order[:, None] * n_seeds + np.arange(n_seeds)[None, :]).reshape(-1)
 
-    init_gen = make_generator(derive_seed(training.seed, _STREAM_INIT), device)
-    W0 = init_weights(model, n_configs * n_seeds, generator=init_gen, dtype=dtype)
+    init = torch.Generator(device=device)
+    init.manual_seed(derive_seed(training.seed, _STREAM_INIT))
+    W0 = init_weights(model, n_configs * n_seeds, generator=init, dtype=dtype)
     W0 = W0[torch.as_tensor(instance_order, device=device)]
-
-    bounds = _block_bounds(n_configs, n_seeds, n * batch, device)
     blocks = [
-        _make_block(
-            i, start, stop, W0, features, model, training, order, sparse_config, dtype, device
-        )
-        for i, (start, stop) in enumerate(bounds)
+        make_block(i, order[a:b], kind, a * n_seeds, W0, features, model, training, dtype, device)
+        for i, (a, b, kind) in enumerate(plan)
     ]
 
     log_steps = _log_steps(training.steps, training.log_every)
     history = np.full((len(log_steps), n_configs * n_seeds), np.nan)
-    n_workers = workers if workers is not None else usable_cores()
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    n_workers = min(n_workers, len(blocks)) if device.type == "cpu" else 1
+    n_workers = min(workers or usable_cores(), len(blocks)) if device.type == "cpu" else 1
     bar = Progress(training.steps * len(blocks), desc="training", enabled=progress)
     try:
         with intra_op_threads(1 if device.type == "cpu" else torch.get_num_threads()):
             stop = threading.Event()  # set when a block fails, so the others stop early
 
-            def run(blk: _Block) -> None:
+            def run(blk: Block) -> None:
                 try:
                     _train_block(blk, training, log_steps, history, bar, stop)
                 except BaseException:
@@ -202,9 +160,8 @@ def train(
                     run(blk)
             else:
                 with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                    for _ in pool.map(run, blocks):
-                        pass
-            seed_loss, seed_stderr = _evaluate(blocks, features, model, training, order, device)
+                    list(pool.map(run, blocks))
+            seed_loss, seed_stderr = _evaluate(blocks, features, model, training, device)
             if not np.all(np.isfinite(seed_loss)):
                 bad = np.flatnonzero(~np.isfinite(seed_loss)).tolist()
                 raise _Diverged(bad, training.steps, "final loss")
@@ -216,23 +173,20 @@ def train(
     # Back to the caller's order: internal instance j is original instance instance_order[j].
     inverse = np.empty_like(instance_order)
     inverse[instance_order] = np.arange(instance_order.size)
-    W_all = torch.cat([blk.W for blk in blocks]).cpu().numpy()[inverse]
-    b_all = torch.cat([blk.b for blk in blocks]).cpu().numpy()[inverse]
-    seed_loss, seed_stderr = seed_loss[inverse], seed_stderr[inverse]
-    history = history[:, inverse]
-
     shape = (n_configs, n_seeds)
-    seed_W = W_all.reshape(*shape, m, n)
-    seed_b = b_all.reshape(*shape, n)
-    seed_loss, seed_stderr = seed_loss.reshape(shape), seed_stderr.reshape(shape)
+    seed_W = torch.cat([blk.W for blk in blocks]).cpu().numpy()[inverse].reshape(*shape, m, n)
+    seed_b = torch.cat([blk.b for blk in blocks]).cpu().numpy()[inverse].reshape(*shape, n)
+    seed_loss = seed_loss[inverse].reshape(shape)
+    seed_stderr = seed_stderr[inverse].reshape(shape)
     best = np.argmin(seed_loss, axis=1)
     rows = np.arange(n_configs)
+    kinds = {int(c): blk.kind for blk in blocks for c in blk.configs}
     info = {
         "device": str(device),
         "dtype": training.dtype,
         "workers": n_workers,
         "blocks": len(blocks),
-        "samplers": ["sparse" if s else "dense" for s in sparse_config],
+        "samplers": [kinds[c] for c in range(n_configs)],
         "selection": f"best of {n_seeds} seeds by final loss on {training.eval_samples} examples",
         "runtime_s": time.perf_counter() - started,
         "torch": torch.__version__,
@@ -251,7 +205,7 @@ def train(
         seed_loss=seed_loss,
         seed_loss_stderr=seed_stderr,
         history_steps=np.asarray(log_steps, dtype=np.int64),
-        history_loss=history.reshape(len(log_steps), *shape),
+        history_loss=history[:, inverse].reshape(len(log_steps), *shape),
         info=info,
     )
 
@@ -271,100 +225,15 @@ def _check_compatible(features: FeatureConfig, model: ModelConfig, training: Tra
         )
 
 
-def _sampler_kinds(
-    features: FeatureConfig, training: TrainConfig, device: torch.device
-) -> np.ndarray:
-    """Per configuration: True if its batches are drawn by the sparse sampler."""
-    n_configs = features.n_instances
-    if training.sampler == "sparse":
-        return np.ones(n_configs, dtype=bool)
-    if training.sampler == "dense" or device.type != "cpu":
-        return np.zeros(n_configs, dtype=bool)
-    return choose_method(features.density_array)
-
-
-def _block_bounds(
-    n_configs: int, n_seeds: int, entries_per_instance: int, device: torch.device
-) -> list[tuple[int, int]]:
-    """Instance ranges [start, stop) of the blocks, each a whole number of configurations."""
-    if device.type != "cpu":
-        return [(0, n_configs * n_seeds)]
-    total = n_configs * n_seeds * entries_per_instance
-    n_blocks = min(n_configs, max(1, math.ceil(total / BLOCK_ELEMENTS)))
-    per_block = math.ceil(n_configs / n_blocks)
-    return [
-        (start * n_seeds, min(start + per_block, n_configs) * n_seeds)
-        for start in range(0, n_configs, per_block)
-    ]
-
-
-def _make_block(
-    index: int,
-    start: int,
-    stop: int,
-    W0: Tensor,
-    features: FeatureConfig,
-    model: ModelConfig,
-    training: TrainConfig,
-    order: np.ndarray,
-    sparse_config: np.ndarray,
-    dtype: torch.dtype,
-    device: torch.device,
-) -> _Block:
-    n_seeds = training.n_seeds
-    n, m, batch = model.n_features, model.n_hidden, training.batch_size
-    size = stop - start
-    configs = order[start // n_seeds : stop // n_seeds]  # original configuration indices
-    per_instance = lambda a: np.repeat(a[configs], n_seeds, axis=0)  # noqa: E731
-    density = torch.as_tensor(per_instance(features.density_array), dtype=dtype, device=device)
-    importance = per_instance(features.importance_array)
-    scale = 1.0 / n if training.loss_reduction == "mean" else 1.0
-
-    params = torch.zeros(size * m * n + size * n, dtype=dtype, device=device)
-    grads = torch.zeros_like(params)
-    W = params[: size * m * n].view(size, m, n)
-    W.copy_(W0[start:stop])
-    b = params[size * m * n :].view(size, n)
-
-    samplers: list[tuple[slice, DenseSampler | SparseSampler]] = []
-    kinds = np.repeat(sparse_config[configs], n_seeds)
-    for kind in (True, False):
-        idx = np.flatnonzero(kinds == kind)
-        if idx.size:
-            sl = slice(int(idx[0]), int(idx[-1]) + 1)
-            method = "sparse" if kind else "dense"
-            samplers.append((sl, make_sampler(density[sl], batch, method)))
-    return _Block(
-        index=index,
-        start=start,
-        stop=stop,
-        params=params,
-        grads=grads,
-        W=W,
-        b=b,
-        grad_W=grads[: size * m * n].view(size, m, n),
-        grad_b=grads[size * m * n :].view(size, n),
-        c=torch.as_tensor(2.0 * scale * importance / batch, dtype=dtype, device=device),
-        loss_importance=torch.as_tensor(scale * importance, dtype=dtype, device=device),
-        samplers=samplers,
-        step=TiedStep(
-            size, n, m, batch, relu=model.activation == "relu", dtype=dtype, device=device
-        ),
-        optimizer=Adam(params, training),
-        generator=make_generator(derive_seed(training.seed, _STREAM_TRAIN, index), device),
-    )
-
-
 def _log_steps(steps: int, log_every: int | None) -> list[int]:
-    every = log_every or 1
-    out = list(range(0, steps, every))
+    out = list(range(0, steps, log_every or 1))
     if out[-1] != steps - 1:
         out.append(steps - 1)
     return out
 
 
 def _train_block(
-    blk: _Block,
+    blk: Block,
     training: TrainConfig,
     log_steps: list[int],
     history: np.ndarray,
@@ -376,17 +245,15 @@ def _train_block(
     bad_step = None if on_cpu else torch.full((), -1, dtype=torch.int64, device=blk.params.device)
     reported = 0
     for step in range(training.steps):
-        for sl, sampler in blk.samplers:
-            sampler.sample_into(blk.step.x[sl], blk.generator)
-        blk.step.gradients(blk.W, blk.b, blk.c, blk.grad_W, blk.grad_b)
+        x = blk.sampler.draw(blk.step.x_flat, blk.source)  # (I_b, n, C)
+        blk.step.gradients(x, blk.W, blk.b, blk.c, blk.grad_W, blk.grad_b)
         k = log_index.get(step)
         if k is not None:
-            logged = blk.step.loss(blk.loss_importance).cpu().numpy()
+            logged = blk.step.loss(blk.loss_importance, blk.b).cpu().numpy()
             history[k, blk.start : blk.stop] = logged
             if not np.all(np.isfinite(logged)):
-                raise _Diverged(
-                    (np.flatnonzero(~np.isfinite(logged)) + blk.start).tolist(), step, "loss"
-                )
+                bad = (np.flatnonzero(~np.isfinite(logged)) + blk.start).tolist()
+                raise _Diverged(bad, step, "loss")
         if on_cpu:
             if not bool(torch.isfinite(blk.grads).all()):
                 _raise_diverged(blk, step)
@@ -406,7 +273,7 @@ def _train_block(
     bar.update(training.steps - reported)
 
 
-def _raise_diverged(blk: _Block, step: int) -> None:
+def _raise_diverged(blk: Block, step: int) -> None:
     """Name the instances whose gradient (hence, next, W or b) is NaN or infinite."""
     finite = torch.isfinite(blk.grad_W).flatten(1).all(1) & torch.isfinite(blk.grad_b).all(1)
     raise _Diverged((torch.nonzero(~finite).reshape(-1) + blk.start).tolist(), step)
@@ -429,11 +296,10 @@ def _named_divergence(
 
 @torch.no_grad()
 def _evaluate(
-    blocks: list[_Block],
+    blocks: list[Block],
     features: FeatureConfig,
     model: ModelConfig,
     training: TrainConfig,
-    order: np.ndarray,
     device: torch.device,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Final loss and its standard error per instance (internal order), on fresh examples.
@@ -444,22 +310,23 @@ def _evaluate(
     n_seeds, total = training.n_seeds, training.eval_samples
     losses, stderrs = [], []
     for blk in blocks:
-        configs = order[blk.start // n_seeds : blk.stop // n_seeds]
         dtype = blk.params.dtype
-        density = torch.as_tensor(features.density_array[configs], dtype=dtype, device=device)
+        density = torch.as_tensor(features.density_array[blk.configs], dtype=dtype, device=device)
         sampler = DenseSampler(density, EVAL_CHUNK)
-        gen = make_generator(derive_seed(training.seed, _STREAM_EVAL, blk.index), device)
+        source = uniform_source(derive_seed(training.seed, _STREAM_EVAL, blk.index), device)
+        flat = torch.empty(
+            len(blk.configs) * model.n_features * EVAL_CHUNK, dtype=dtype, device=device
+        )
         acc = torch.zeros(blk.stop - blk.start, dtype=torch.float64, device=device)
         acc_sq = torch.zeros_like(acc)
-        buf = torch.empty(len(configs), model.n_features, EVAL_CHUNK, dtype=dtype, device=device)
         done = 0
         while done < total:
             chunk = min(EVAL_CHUNK, total - done)
-            x = sampler.sample_into(buf, gen)[:, :, :chunk]
+            x = sampler.draw(flat, source)[:, :, :chunk]
             x = x.repeat_interleave(n_seeds, dim=0)  # (I_b, n, chunk): same examples per seed
-            per_example = _per_example_loss(blk, x, model.activation == "relu")
-            acc += per_example.sum(1, dtype=torch.float64)
-            acc_sq += per_example.double().square().sum(1)
+            per_example = _per_example_loss(blk, x, model.activation == "relu").double()
+            acc += per_example.sum(1)
+            acc_sq += per_example.square().sum(1)
             done += chunk
         mean = acc / total
         var = (acc_sq / total - mean.square()).clamp_min(0.0) * total / max(total - 1, 1)
@@ -468,7 +335,7 @@ def _evaluate(
     return np.concatenate(losses), np.concatenate(stderrs)
 
 
-def _per_example_loss(blk: _Block, x: Tensor, relu: bool) -> Tensor:
+def _per_example_loss(blk: Block, x: Tensor, relu: bool) -> Tensor:
     """Σ_i I_i (x_i - x'_i)² per example, shape (instances, batch); x is (instances, n, batch)."""
     z = torch.baddbmm(blk.b[:, :, None], blk.W.transpose(1, 2), torch.bmm(blk.W, x))
     out = torch.relu(z) if relu else z

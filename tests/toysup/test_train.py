@@ -7,7 +7,6 @@ tolerances say how close convergence gets.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import numpy as np
@@ -118,12 +117,13 @@ def test_instance_result_does_not_depend_on_batch_companions(density):
 
 
 def test_bitwise_reproducible_and_independent_of_worker_count(tiny, monkeypatch):
-    # (the package attribute toysup.train is the function; patch the module)
-    monkeypatch.setattr(importlib.import_module("toysup.train"), "BLOCK_ELEMENTS", 4096)
-    feats, model, training = tiny(instances=40, steps=40, n_seeds=2, density=[0.02, 0.1, 0.5, 1, 1])
+    monkeypatch.setattr("toysup._blocks.BLOCK_ELEMENTS", 4096)  # force several blocks
+    density = np.geomspace(0.001, 1, 30)[:, None] * np.linspace(0.5, 1, 40)  # 40 features
+    feats, model, training = tiny(n=40, instances=30, steps=40, n_seeds=2, density=density)
     a = train(feats, model, training, workers=1)
     b = train(feats, model, training, workers=2)
     assert a.info["blocks"] > 1  # several blocks, so the worker count could matter
+    assert set(a.info["samplers"]) == {"compact", "sparse", "dense"}
     for name in ("seed_W", "seed_b", "seed_loss", "history_loss"):
         assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
     c = train(feats, model, TrainConfig(**{**training.to_dict(), "seed": 1, "betas": (0.9, 0.999)}))

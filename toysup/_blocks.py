@@ -1,0 +1,183 @@
+"""Cutting the instances into blocks, and each block's state.
+
+A block is a run of whole configurations (all seeds of a configuration stay together, so they can
+be evaluated on the same examples) trained with its own random stream, sampler, buffers and
+optimiser state. Blocks are a deterministic function of the configurations and the problem size,
+never of the machine, so results do not depend on how many workers train them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from toysup.config import FeatureConfig, ModelConfig, TrainConfig
+from toysup.data import (
+    COMPACT_FRACTION,
+    SPARSE_DENSITY_THRESHOLD,
+    CompactSampler,
+    DenseSampler,
+    NumpyUniforms,
+    SparseSampler,
+    TorchUniforms,
+    UniformSource,
+)
+from toysup.optim import Adam
+from toysup.step import TiedStep
+
+#: Target number of explicit feature entries (instances × features × examples) per CPU block:
+#: small enough to stay in cache and to give every core work, large enough that per-operation
+#: overhead (~10 µs) stays small. Chosen with bench/bench_trainer.py.
+BLOCK_ELEMENTS = 1 << 18
+
+Sampler = DenseSampler | SparseSampler | CompactSampler
+
+
+def derive_seed(seed: int, *keys: int) -> int:
+    """A 64-bit seed for the stream named by ``keys`` under ``seed`` (numpy SeedSequence)."""
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1, np.uint64)[0])
+
+
+def uniform_source(seed: int, device: torch.device) -> UniformSource:
+    """numpy PCG64 on CPU (faster), a torch Generator elsewhere."""
+    if device.type == "cpu":
+        return NumpyUniforms(seed)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return TorchUniforms(gen)
+
+
+def activity(density: np.ndarray) -> np.ndarray:
+    """P(an example has at least one non-zero feature): ``1 - Π_i (1 - p_i)``, per row."""
+    return 1 - np.prod(1 - density, axis=-1)
+
+
+def plan_blocks(
+    features: FeatureConfig, training: TrainConfig, n_features: int, device: torch.device
+) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """Order the configurations and cut them into blocks.
+
+    Each configuration gets the sampler that suits it (:func:`choose_sampler`); configurations are
+    ordered by sampler, then by activity, so that blocks are homogeneous, and cut into blocks of
+    about :data:`BLOCK_ELEMENTS` explicit entries. Returns ``order`` (configuration indices) and,
+    per block, ``(first, stop, sampler kind)`` as positions in ``order``.
+    """
+    density = features.density_array
+    n_configs, n_seeds, batch = features.n_instances, training.n_seeds, training.batch_size
+    if device.type != "cpu":
+        kind = "dense" if training.sampler == "auto" else training.sampler
+        return np.arange(n_configs), [(0, n_configs, kind)]
+    kinds = [choose_sampler(density[c : c + 1], training) for c in range(n_configs)]
+    rank = np.array([_KINDS.index(k) for k in kinds])
+    order = np.lexsort((activity(density), rank))
+    bounds, start, work = [], 0, 0.0
+    for i, c in enumerate(order):
+        width = CompactSampler.expected_width(density[c : c + 1], batch)
+        cost = n_seeds * n_features * (width if kinds[c] == "compact" else batch)
+        if i > start and (work + cost > BLOCK_ELEMENTS or kinds[c] != kinds[order[start]]):
+            bounds.append((start, i))
+            start, work = i, 0.0
+        work += cost
+    bounds.append((start, n_configs))
+    return order, [(a, b, kinds[order[a]]) for a, b in bounds]
+
+
+_KINDS = ("compact", "sparse", "dense")
+
+
+def choose_sampler(density: np.ndarray, training: TrainConfig) -> str:
+    """The cheapest exact sampler for instances with these densities (instances, features)."""
+    if training.sampler != "auto":
+        return training.sampler
+    batch = training.batch_size
+    if CompactSampler.expected_width(density, batch) <= COMPACT_FRACTION * batch:
+        return "compact"
+    if density.mean() < SPARSE_DENSITY_THRESHOLD:
+        return "sparse"
+    return "dense"
+
+
+def make_sampler(kind: str, density: Tensor, batch_size: int) -> Sampler:
+    if kind == "compact":
+        return CompactSampler(density, batch_size)
+    if kind == "sparse":
+        return SparseSampler(density, batch_size)
+    return DenseSampler(density, batch_size)
+
+
+@dataclass
+class Block:
+    """A contiguous run of instances (whole configurations) trained together."""
+
+    index: int
+    start: int  # first instance (internal order)
+    stop: int
+    configs: np.ndarray  # original configuration indices, in block order
+    kind: str  # sampler kind
+    params: Tensor  # flat [W (I_b, m, n) | b (I_b, n)]
+    grads: Tensor
+    W: Tensor
+    b: Tensor
+    grad_W: Tensor
+    grad_b: Tensor
+    c: Tensor  # 2 I / B (/ n for "mean"), (I_b, n)
+    loss_importance: Tensor  # I (/ n), (I_b, n)
+    sampler: Sampler
+    step: TiedStep
+    optimizer: Adam
+    source: UniformSource
+
+
+def make_block(
+    index: int,
+    configs: np.ndarray,
+    kind: str,
+    start: int,
+    W0: Tensor,
+    features: FeatureConfig,
+    model: ModelConfig,
+    training: TrainConfig,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> Block:
+    """Set up block ``index`` holding ``configs`` (× seeds), starting at internal instance
+    ``start``; ``W0`` holds every instance's initial weights in internal order."""
+    n_seeds = training.n_seeds
+    n, m, batch = model.n_features, model.n_hidden, training.batch_size
+    size = len(configs) * n_seeds
+
+    def per_instance(a: np.ndarray) -> Tensor:
+        return torch.as_tensor(np.repeat(a[configs], n_seeds, axis=0), dtype=dtype, device=device)
+
+    density = per_instance(features.density_array)
+    importance = per_instance(features.importance_array)
+    scale = 1.0 / n if training.loss_reduction == "mean" else 1.0
+
+    params = torch.zeros(size * m * n + size * n, dtype=dtype, device=device)
+    grads = torch.zeros_like(params)
+    W = params[: size * m * n].view(size, m, n)
+    W.copy_(W0[start : start + size])
+    return Block(
+        index=index,
+        start=start,
+        stop=start + size,
+        configs=configs,
+        kind=kind,
+        params=params,
+        grads=grads,
+        W=W,
+        b=params[size * m * n :].view(size, n),
+        grad_W=grads[: size * m * n].view(size, m, n),
+        grad_b=grads[size * m * n :].view(size, n),
+        c=2.0 * scale * importance / batch,
+        loss_importance=scale * importance,
+        sampler=make_sampler(kind, density, batch),
+        step=TiedStep(
+            size, n, m, batch, relu=model.activation == "relu", dtype=dtype, device=device
+        ),
+        optimizer=Adam(params, training),
+        source=uniform_source(derive_seed(training.seed, 1, index), device),
+    )
