@@ -87,7 +87,7 @@ def _optimise_shared_bias(
 
 
 @functools.lru_cache(maxsize=2)
-def candidate_theory(antipodal_bias: AntipodalBias = "zero") -> CandidateTheory:
+def candidate_theory(*, antipodal_bias: AntipodalBias = "zero") -> CandidateTheory:
     """Derive the candidates' biases, losses and boundary symbolically (about 1 s; cached).
 
     ``antipodal_bias="zero"`` is the paper's choice (b = 0 for W = [1, −1]); ``"optimal"`` gives

@@ -414,7 +414,7 @@ def test_candidate_phase_map_orientation_and_labels():
 
 
 def test_optimal_antipodal_bias():
-    th = n2m1.candidate_theory("optimal")
+    th = n2m1.candidate_theory(antipodal_bias="optimal")
     p = th.p
     beta_sym = th.biases["superposition"][0]
     for value in (0.01, 0.3, 0.8, 1.0):
