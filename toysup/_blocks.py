@@ -73,14 +73,14 @@ def plan_blocks(
     kinds = [choose_sampler(density[c : c + 1], training) for c in range(n_configs)]
     rank = np.array([_KINDS.index(k) for k in kinds])
     order = np.lexsort((activity(density), rank))
-    bounds, start, work = [], 0, 0.0
+    bounds, start = [], 0
     for i, c in enumerate(order):
+        # a block's batch is as wide as its widest (here: last, most active) configuration
         width = CompactSampler.expected_width(density[c : c + 1], batch)
-        cost = n_seeds * n_features * (width if kinds[c] == "compact" else batch)
-        if i > start and (work + cost > BLOCK_ELEMENTS or kinds[c] != kinds[order[start]]):
+        work = (i + 1 - start) * n_seeds * n_features * (width if kinds[c] == "compact" else batch)
+        if i > start and (work > BLOCK_ELEMENTS or kinds[c] != kinds[order[start]]):
             bounds.append((start, i))
-            start, work = i, 0.0
-        work += cost
+            start = i
     bounds.append((start, n_configs))
     return order, [(a, b, kinds[order[a]]) for a, b in bounds]
 

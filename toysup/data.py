@@ -205,9 +205,15 @@ class CompactSampler:
         cdf = torch.where(q > 0, (1 - survive) / torch.where(q > 0, q, 1.0), 1.0)
         cdf[:, -1] = 1.0
         cdf = torch.cat([torch.zeros(p.shape[0], 1, dtype=torch.float64), cdf], dim=1)
-        self.cdf = cdf.to(density.dtype).to(density.device)  # (instances, n + 1)
-        self.neg_inv_density = (-1.0 / p).to(density.dtype).to(density.device)[:, :, None]
-        self.features = torch.arange(self.n_features, device=density.device)[None, :, None]
+        # t_f = (u0 - cdf_f) / (cdf_{f+1} - cdf_f) is in [0, 1) for f = J (and is then J's value,
+        # uniform given J), negative for f > J and >= 1 for f < J. Empty intervals get a huge
+        # slope so that no u0 lands inside them.
+        width = cdf[:, 1:] - cdf[:, :-1]
+        slope = torch.where(width > 0, 1 / torch.where(width > 0, width, 1.0), 1e30)
+        to = {"dtype": density.dtype, "device": density.device}
+        self.slope = slope.to(**to)[:, :, None]  # (instances, n, 1)
+        self.offset = (-cdf[:, :-1] * slope).to(**to)[:, :, None]
+        self.neg_inv_density = (-1.0 / p).to(**to)[:, :, None]
 
     @staticmethod
     def expected_width(density: np.ndarray[Any, Any], batch_size: int) -> float:
@@ -220,17 +226,14 @@ class CompactSampler:
         """Fill the start of ``flat``; return x (instances, features, C)."""
         active = torch.as_tensor(source.binomial(self.batch_size, self.active_prob))
         width = max(int(active.max()), 1)
-        instances = self.cdf.shape[0]
+        instances = self.slope.shape[0]
         x = source.fill(_view(flat, instances, self.n_features, width))
-        u0 = x[:, 0, :].clone()  # (I, C): picks J and, within its interval, J's value
-        first = torch.searchsorted(self.cdf[:, 1:-1].contiguous(), u0, right=True)  # J (I, C)
-        lo = torch.gather(self.cdf, 1, first)
-        hi = torch.gather(self.cdf, 1, first + 1)
-        value = u0.sub_(lo).div_(hi - lo)  # uniform on [0, 1) given J
-        _dense_trick_(x, self.neg_inv_density)  # features after J: independent, as dense
-        after = self.features > first[:, None, :]
-        x.mul_(after)  # zero features up to and including J
-        x.add_((self.features == first[:, None, :]) * value[:, None, :])  # J's value
+        t = torch.addcmul(self.offset, x[:, 0:1, :], self.slope)  # (I, n, C), see __init__
+        _dense_trick_(x, self.neg_inv_density)  # independent features, as the dense sampler
+        x.mul_(t < 0)  # ... kept only after J
+        # add J's value: -t kept where -1 < -t (t < 1), then clamped to <= 0 (drops t < 0)
+        F.threshold_(t.neg_(), -1.0, 0.0)  # type: ignore[attr-defined]
+        x.sub_(t.clamp_(max=0.0))
         slots = torch.arange(width, device=x.device)
         x.mul_((slots[None, :] < active.to(x.device)[:, None])[:, None, :])  # inactive slots
         return x
