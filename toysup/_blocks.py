@@ -73,16 +73,21 @@ def plan_blocks(
     kinds = [choose_sampler(density[c : c + 1], training) for c in range(n_configs)]
     rank = np.array([_KINDS.index(k) for k in kinds])
     order = np.lexsort((activity(density), rank))
-    bounds, start = [], 0
+    bounds, start, work = [], 0, 0.0
     for i, c in enumerate(order):
         # a block's batch is as wide as its widest (here: last, most active) configuration
         width = CompactSampler.expected_width(density[c : c + 1], batch)
-        work = (i + 1 - start) * n_seeds * n_features * (width if kinds[c] == "compact" else batch)
-        if i > start and (work > BLOCK_ELEMENTS or kinds[c] != kinds[order[start]]):
+        per_config = n_seeds * n_features * (width if kinds[c] == "compact" else batch)
+        grown = (i + 1 - start) * per_config
+        # a new block when this one is full, or when the sampler changes and the block is big
+        # enough to be worth its own per-operation overhead
+        new_kind = kinds[c] != kinds[order[start]] and work >= BLOCK_ELEMENTS / 4
+        if i > start and (grown > BLOCK_ELEMENTS or new_kind):
             bounds.append((start, i))
-            start = i
+            start, grown = i, per_config
+        work = grown
     bounds.append((start, n_configs))
-    return order, [(a, b, kinds[order[a]]) for a, b in bounds]
+    return order, [(a, b, choose_sampler(density[order[a:b]], training)) for a, b in bounds]
 
 
 _KINDS = ("compact", "sparse", "dense")

@@ -1,4 +1,5 @@
-"""toysup.optim.Adam reproduces torch.optim.Adam / AdamW bit for bit on CPU."""
+"""toysup.optim.Adam reproduces torch.optim.Adam / AdamW bit for bit on CPU: the fused path against
+torch's fused optimisers, the fallback path against torch's single-tensor optimisers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from toysup.config import TrainConfig
 from toysup.optim import Adam, lr_multiplier
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize(
     ("optimizer", "weight_decay", "torch_cls"),
     [
@@ -19,7 +21,7 @@ from toysup.optim import Adam, lr_multiplier
         ("adam", 0.05, torch.optim.Adam),
     ],
 )
-def test_adam_matches_torch_bitwise(optimizer, weight_decay, torch_cls):
+def test_adam_matches_torch_bitwise(optimizer, weight_decay, torch_cls, fused):
     gen = torch.Generator().manual_seed(7)
     start = torch.randn(40, generator=gen)
     grads = [torch.randn(40, generator=gen) for _ in range(25)]
@@ -27,12 +29,13 @@ def test_adam_matches_torch_bitwise(optimizer, weight_decay, torch_cls):
 
     config = TrainConfig(optimizer=optimizer, weight_decay=weight_decay, lr=1e-2)
     ours = start.clone()
-    opt = Adam(ours, config)
+    opt = Adam(ours, config, fused=fused)
+    assert (opt.kernel is not None) == fused  # torch 2.13 has the CPU kernel
     for g, lr in zip(grads, lrs):
         opt.step(g.clone(), lr)
 
     ref = torch.nn.Parameter(start.clone())
-    torch_opt = torch_cls([ref], lr=1e-2, weight_decay=weight_decay)
+    torch_opt = torch_cls([ref], lr=1e-2, weight_decay=weight_decay, fused=fused)
     for g, lr in zip(grads, lrs):
         for group in torch_opt.param_groups:
             group["lr"] = lr
