@@ -1,0 +1,245 @@
+"""The phase diagram, computed: train every cell, label it, build the theory maps, compare.
+
+This is the main job without its input and output (:mod:`verify.phase_boundary` adds the command
+line, files and table), so tests and notebooks can call it directly.
+
+Grid: the extra feature's importance r (columns) and the density p of all features (rows), both
+log-spaced. n=2, m=1: importances (1, r); theory = the paper's candidate map and the exact
+landscape's optimum (:mod:`theory.n2m1`). n=3, m=2: importances (1, 1, r); theory = the paper's
+four candidates (:mod:`theory.n3m2`); there is no exact landscape, so ``exact`` is ``None``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from theory import n2m1, n3m2
+from toysup import FeatureConfig, ModelConfig, TrainConfig, train
+from toysup.metrics import phase_label_n2m1, phase_label_n3m2
+from verify import compare
+
+SUPPORTED = ((2, 1), (3, 2))
+SUPERPOSITION = {(2, 1): ("superposition",), (3, 2): ("superposition_extra", "superposition_pair")}
+SELECTIONS = ("best", "drop_worst")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiagramSettings:
+    """Everything that decides a phase diagram. Defaults: the quick CPU run of the main job."""
+
+    n_features: int = 2
+    n_hidden: int = 1
+    resolution: int = 20
+    importance_range: tuple[float, float] = (0.1, 10.0)
+    density_range: tuple[float, float] = (0.01, 1.0)
+    seeds: int = 6
+    steps: int = 2000
+    batch: int = 1024
+    lr: float = 1e-2
+    schedule: str = "cosine"
+    optimizer: str = "adamw"
+    weight_decay: float | None = None
+    selection: str = "best"
+    device: str = "auto"
+    seed: int = 0
+    eval_samples: int = 8192
+    bootstrap: int = 200
+
+    def __post_init__(self) -> None:
+        if (self.n_features, self.n_hidden) not in SUPPORTED:
+            raise ValueError(
+                f"(n, m) must be (2, 1) or (3, 2) (the phase diagrams with theory), got "
+                f"({self.n_features}, {self.n_hidden})"
+            )
+        for name in ("resolution", "seeds", "steps", "batch", "eval_samples"):
+            value = getattr(self, name)
+            minimum = 2 if name == "resolution" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if not isinstance(self.bootstrap, int) or self.bootstrap < 0:
+            raise ValueError(f"bootstrap must be an integer >= 0, got {self.bootstrap!r}")
+        lo, hi = self.importance_range
+        if not (0 < lo < hi and np.isfinite(hi)):
+            raise ValueError(
+                f"importance_range must be (low, high) with 0 < low < high, got {(lo, hi)}"
+            )
+        lo, hi = self.density_range
+        if not (0 < lo < hi <= 1):
+            raise ValueError(
+                f"density_range must be (low, high) with 0 < low < high <= 1, got {(lo, hi)}"
+            )
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
+        self.train_config()  # validates optimiser, schedule, lr, device, ...
+
+    def grid(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(importance (R,), density (P,)), both log-spaced, R = P = resolution."""
+        r = np.geomspace(*self.importance_range, self.resolution)
+        p = np.geomspace(*self.density_range, self.resolution)
+        return r, p
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps,
+            batch_size=self.batch,
+            lr=self.lr,
+            schedule=self.schedule,
+            optimizer=self.optimizer,
+            weight_decay=self.weight_decay,
+            n_seeds=self.seeds,
+            seed=self.seed,
+            eval_samples=self.eval_samples,
+            device=self.device,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True, eq=False)
+class Diagram:
+    """A computed phase diagram. Maps are (P, R): one row per density, one column per importance.
+
+    ``seed_labels``/``selection_loss`` are (P, R, K) over seeds; ``W`` (P, R, K, m, n) and
+    ``b`` (P, R, K, n) are every trained model. ``boundary`` holds per-importance arrays:
+    ``empirical`` p* read off the empirical map, ``exact``/``candidate`` theory's p*,
+    ``error_exact``/``error_candidate`` (decades), ``spread`` (bootstrap SD over seeds, decades),
+    ``censored``. ``exact`` and everything ``*_exact`` is None for n=3, m=2.
+    """
+
+    settings: DiagramSettings
+    importance: NDArray[np.float64]
+    density: NDArray[np.float64]
+    empirical: NDArray[np.str_]
+    candidate: NDArray[np.str_]
+    exact: NDArray[np.str_] | None
+    vote_share: NDArray[np.float64]
+    seed_labels: NDArray[np.str_]
+    selection_loss: NDArray[np.float64]
+    selection_loss_kind: str
+    W: NDArray[np.float64]
+    b: NDArray[np.float64]
+    agreement: dict[str, float | None]
+    kappa: dict[str, float | None]
+    boundary: dict[str, Any]
+    train_info: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        if (self.settings.n_features, self.settings.n_hidden) == (2, 1):
+            return tuple(n2m1.PHASES)
+        return (*n3m2.LABELS, "other")
+
+
+def cell_features(settings: DiagramSettings) -> FeatureConfig:
+    """One configuration per cell, row-major over (density, importance)."""
+    r, p = settings.grid()
+    rr, pp = np.meshgrid(r, p)  # (P, R)
+    n = settings.n_features
+    importance = np.ones((rr.size, n))
+    importance[:, -1] = rr.ravel()  # the extra feature is the last one
+    density = np.repeat(pp.reshape(-1, 1), n, axis=1)
+    return FeatureConfig(n_features=n, n_instances=rr.size, density=density, importance=importance)
+
+
+def run_diagram(
+    settings: DiagramSettings, *, progress: bool | None = None, workers: int | None = None
+) -> Diagram:
+    """Train, label, select, build the theory maps and compare (see the module docstring)."""
+    started = time.perf_counter()
+    r, p = settings.grid()
+    P, R, K = p.size, r.size, settings.seeds
+    n, m = settings.n_features, settings.n_hidden
+    features = cell_features(settings)
+    result = train(
+        features, ModelConfig(n_features=n, n_hidden=m), settings.train_config(),
+        progress=progress, workers=workers,
+    )  # fmt: skip
+    trained = time.perf_counter()
+
+    W = result.seed_W.reshape(P, R, K, m, n)
+    b = result.seed_b.reshape(P, R, K, n)
+    if (n, m) == (2, 1):
+        seed_labels = phase_label_n2m1(W)
+        # Select seeds by the exact expected loss (theory.n2m1), free of Monte Carlo noise.
+        selection_loss = n2m1.expected_loss(
+            W[..., 0, :], b, p[:, None, None, None], features.importance_array.reshape(P, R, 1, n)
+        )
+        loss_kind = "exact expected loss (theory.n2m1)"
+        exact_map = n2m1.exact_phase_map(r, p, seed=settings.seed)
+        exact: NDArray[np.str_] | None = np.asarray(exact_map.labels).astype(str)
+        candidate = np.asarray(n2m1.candidate_phase_map(r, p)).astype(str)
+        boundary_exact = np.asarray(n2m1.exact_boundary(r, seed=settings.seed), dtype=float)
+        boundary_candidate = np.asarray(n2m1.candidate_boundary(r), dtype=float)
+    else:
+        seed_labels = phase_label_n3m2(W)
+        selection_loss = result.seed_loss.reshape(P, R, K)
+        loss_kind = f"Monte Carlo loss on {settings.eval_samples} fresh examples"
+        exact, boundary_exact = None, None
+        candidate = np.asarray(n3m2.candidate_phase_map(r, p)).astype(str)
+        boundary_candidate = np.asarray(n3m2.phase_boundary_density(r), dtype=float)
+    empirical, vote_share = compare.select_labels(
+        seed_labels, selection_loss, select=settings.selection
+    )
+    theory_done = time.perf_counter()
+
+    phase = SUPERPOSITION[(n, m)]
+    emp_boundary = compare.boundary_from_labels(empirical, p, phase=phase)
+    rng = np.random.default_rng([settings.seed, 17])
+    boot = compare.bootstrap_labels(
+        seed_labels, selection_loss, n_boot=settings.bootstrap, rng=rng, select=settings.selection
+    )
+    spread = compare.boundary_spread(boot, p, phase=phase) if settings.bootstrap > 1 else None
+    boundary: dict[str, Any] = {
+        "phase": list(phase),
+        "empirical": emp_boundary.density,
+        "censored": emp_boundary.censored,
+        "misfit_cells": emp_boundary.misfit,
+        "candidate": boundary_candidate,
+        "error_candidate": compare.decades(emp_boundary.density, boundary_candidate),
+        "exact": boundary_exact,
+        "error_exact": None
+        if boundary_exact is None
+        else compare.decades(emp_boundary.density, boundary_exact),
+        "spread": spread,
+        "grid_half_cell": float(np.log10(p[1] / p[0]) / 2),
+    }
+    agree = {
+        "candidate": compare.agreement(empirical, candidate),
+        "exact": None if exact is None else compare.agreement(empirical, exact),
+    }
+    kappa = {
+        "candidate": compare.cohen_kappa(empirical, candidate),
+        "exact": None if exact is None else compare.cohen_kappa(empirical, exact),
+    }
+    done = time.perf_counter()
+    return Diagram(
+        settings=settings,
+        importance=r,
+        density=p,
+        empirical=empirical,
+        candidate=candidate,
+        exact=exact,
+        vote_share=vote_share,
+        seed_labels=seed_labels,
+        selection_loss=np.asarray(selection_loss, dtype=float),
+        selection_loss_kind=loss_kind,
+        W=W,
+        b=b,
+        agreement=agree,
+        kappa=kappa,
+        boundary=boundary,
+        train_info=result.info,
+        timings={
+            "train_s": trained - started,
+            "theory_s": theory_done - trained,
+            "compare_s": done - theory_done,
+            "total_s": done - started,
+        },
+    )

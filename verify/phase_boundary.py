@@ -1,0 +1,405 @@
+"""``python -m verify.phase_boundary``: the n=2, m=1 (or n=3, m=2) phase diagram, theory against
+trained models.
+
+Trains several seeds per cell of a (importance × density) grid with toysup, keeps the best seed of
+each cell by loss, labels its phase, builds the theory maps (the paper's candidates, and for
+n=2, m=1 the optimum of the exact loss landscape), compares them (agreement, Cohen's κ, boundary
+location per importance with a bootstrap uncertainty over seeds) and writes summary.json,
+config.json, the maps (NPZ and CSV) and a figure (PNG, PDF, SVG) into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toysup.config import DEFAULT_ADAMW_WEIGHT_DECAY
+from verify.diagram import Diagram, DiagramSettings, run_diagram
+
+SCHEMA = 1
+DEFAULT_OUT = "phase_boundary_out"
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+#: ``--preset``: values used for options not given on the command line.
+PRESETS: dict[str, dict[str, Any]] = {
+    # fits 90 s on a 2-core CPU; lr and schedule chosen to converge in 2,000 steps
+    "quick": dict(resolution=20, seeds=6, steps=2000, batch=1024, lr=1e-2, schedule="cosine",
+                  selection="best"),
+    # the paper's protocol with the reference notebook's optimiser; meant for a GPU
+    "paper": dict(resolution=50, seeds=10, steps=10_000, batch=1024, lr=1e-3, schedule="constant",
+                  selection="drop_worst"),
+}  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m verify.phase_boundary",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--out", default=DEFAULT_OUT, help="output directory (replaced if it holds an earlier run)")
+    add(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="quick",
+        help="quick: 20×20 cells, 6 seeds, 2,000 steps (a CPU minute); paper: 50×50 cells, "
+        "10 seeds with the worst discarded, 10,000 steps, AdamW lr 1e-3 constant (for a GPU)",
+    )
+    add("--resolution", type=int, help="cells per axis (default: from the preset: 20 / 50)")
+    add("--seeds", type=int, help="training runs per cell (default: preset: 6 / 10)")
+    add("--steps", type=int, help="training steps (default: preset: 2000 / 10000)")
+    add("--batch", type=int, help="batch size (default: preset: 1024)")
+    add("--lr", type=float, help="learning rate (default: preset: 1e-2 / 1e-3)")
+    add(
+        "--schedule",
+        choices=("constant", "linear", "cosine"),
+        help="learning-rate schedule (default: preset: cosine / constant)",
+    )
+    add(
+        "--optimizer",
+        choices=("adamw", "adam"),
+        default="adamw",
+        help=f"optimiser (AdamW with weight decay {DEFAULT_ADAMW_WEIGHT_DECAY}, or Adam)",
+    )
+    add(
+        "--selection",
+        choices=("best", "drop_worst"),
+        help="combine a cell's seeds: the lowest-loss seed, or drop the worst and take the "
+        "majority (default: preset: best / drop_worst)",
+    )
+    add("--n", type=int, default=2, help="features: 2 (with --m 1) or 3 (with --m 2)")
+    add("--m", type=int, default=1, help="hidden dimensions")
+    add(
+        "--importance-range",
+        type=float,
+        nargs=2,
+        default=(0.1, 10.0),
+        metavar=("LOW", "HIGH"),
+        help="importance of the extra feature, log-spaced",
+    )
+    add(
+        "--density-range",
+        type=float,
+        nargs=2,
+        default=(0.01, 1.0),
+        metavar=("LOW", "HIGH"),
+        help="feature density p = 1 - S, log-spaced",
+    )
+    add("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
+    add("--workers", type=int, help="CPU worker threads (default: the usable cores)")
+    add(
+        "--bootstrap",
+        type=int,
+        default=200,
+        help="bootstrap resamples of the seeds for the boundary's uncertainty",
+    )
+    add("--seed", type=int, default=0, help="seed of every random step")
+    add("--quiet", action="store_true", help="no progress bar and no table; print the directory")
+    return parser  # fmt: skip
+
+
+def settings_from_args(args: argparse.Namespace) -> DiagramSettings:
+    preset = PRESETS[args.preset]
+
+    def pick(name: str) -> Any:
+        value = getattr(args, name)
+        return preset[name] if value is None else value
+
+    return DiagramSettings(
+        n_features=args.n,
+        n_hidden=args.m,
+        resolution=pick("resolution"),
+        importance_range=tuple(args.importance_range),
+        density_range=tuple(args.density_range),
+        seeds=pick("seeds"),
+        steps=pick("steps"),
+        batch=pick("batch"),
+        lr=pick("lr"),
+        schedule=pick("schedule"),
+        optimizer=args.optimizer,
+        selection=pick("selection"),
+        device=args.device,
+        seed=args.seed,
+        bootstrap=args.bootstrap,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the main job; returns the exit code (2 for bad options, nothing written then)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        settings = settings_from_args(args)
+        if args.workers is not None and args.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {args.workers}")
+        out = Path(args.out)
+        _check_output_dir(out)
+        _check_device(settings.device)
+    except (ValueError, TypeError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+    diagram = run_diagram(settings, progress=False if args.quiet else None, workers=args.workers)
+    written = write_outputs(diagram, out, argv=sys.argv[1:] if argv is None else argv)
+    if args.quiet:
+        print(out)
+    else:
+        print(report(diagram, out, written))
+    return 0
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device} requested but CUDA is not available; use cpu or auto")
+
+
+def _check_output_dir(out: Path) -> None:
+    """Refuse to replace a directory that is neither empty nor an earlier run's output."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
+        raise ValueError(
+            f"--out {out} is not empty and holds no earlier phase_boundary run (no summary.json); "
+            "choose another directory"
+        )
+
+
+def write_outputs(diagram: Diagram, out: Path, *, argv: list[str]) -> list[Path]:
+    """Write every file into a temporary directory, then move it into place (no half-written
+    output directory, even if writing fails)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        names = _write_files(diagram, tmp, argv)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / "run")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / name for name in names]
+
+
+def _write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
+    from verify import plots  # matplotlib only when writing
+
+    names = ["summary.json", "config.json", "maps.npz", "maps.csv"]
+    _save_maps(diagram, tmp)
+    fig = plots.phase_diagram(
+        diagram.importance,
+        diagram.density,
+        diagram.empirical,
+        exact=diagram.exact,
+        candidate=diagram.candidate,
+        candidate_curve=(diagram.importance, diagram.boundary["candidate"]),
+        labels=diagram.labels,
+        title=_title(diagram),
+    )
+    for fmt in FIGURE_FORMATS:
+        fig.savefig(tmp / f"phase_diagram.{fmt}", dpi=200, bbox_inches="tight")
+        names.append(f"phase_diagram.{fmt}")
+    (tmp / "config.json").write_text(json.dumps(_config(diagram, argv), indent=2))
+    summary = summarize(diagram, files=names)
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
+    return names
+
+
+def _title(diagram: Diagram) -> str:
+    s = diagram.settings
+    return f"n={s.n_features}, m={s.n_hidden}: {s.seeds} seeds/cell, {s.steps} steps"
+
+
+def _save_maps(diagram: Diagram, tmp: Path) -> None:
+    arrays = {
+        "importance": diagram.importance,
+        "density": diagram.density,
+        "empirical": diagram.empirical,
+        "candidate": diagram.candidate,
+        "vote_share": diagram.vote_share,
+        "seed_labels": diagram.seed_labels,
+        "selection_loss": diagram.selection_loss,
+        "W": diagram.W,
+        "b": diagram.b,
+    }
+    if diagram.exact is not None:
+        arrays["exact"] = diagram.exact
+    np.savez_compressed(tmp / "maps.npz", **arrays)
+    with (tmp / "maps.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["density", "importance", "empirical", "candidate", "exact", "vote_share"])
+        for i, p in enumerate(diagram.density):
+            for j, r in enumerate(diagram.importance):
+                exact = "" if diagram.exact is None else diagram.exact[i, j]
+                row = [f"{p:.6g}", f"{r:.6g}", diagram.empirical[i, j], diagram.candidate[i, j]]
+                writer.writerow([*row, exact, f"{diagram.vote_share[i, j]:.3f}"])
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: arrays to lists, NaN to None."""
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.str_):
+        return str(value)
+    return value
+
+
+def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
+    """The content of summary.json (keys documented in docs/phase_boundary.md)."""
+    s, bd = diagram.settings, diagram.boundary
+    errors = {"candidate": bd["error_candidate"], "exact": bd["error_exact"]}
+    inside = bd["censored"] == ""
+
+    def mean_abs(err: Any) -> float | None:
+        return None if err is None or not inside.any() else float(np.mean(np.abs(err[inside])))
+
+    training = s.train_config()
+    return _clean(
+        {
+            "schema": SCHEMA,
+            "n_features": s.n_features,
+            "n_hidden": s.n_hidden,
+            "grid": {"importance": diagram.importance, "density": diagram.density},
+            "maps": {
+                "empirical": diagram.empirical,
+                "candidate": diagram.candidate,
+                "exact": diagram.exact,
+            },
+            "agreement": diagram.agreement,
+            "kappa": diagram.kappa,
+            "boundary": {
+                "phase": bd["phase"],
+                "importance": diagram.importance,
+                "empirical": bd["empirical"],
+                "censored": bd["censored"],
+                "exact": bd["exact"],
+                "candidate": bd["candidate"],
+                "error_decades": errors,
+                "mean_abs_error_decades": {k: mean_abs(v) for k, v in errors.items()},
+                "spread_decades": bd["spread"],
+                "grid_half_cell_decades": bd["grid_half_cell"],
+            },
+            "counts": {"empirical": dict(Counter(diagram.empirical.ravel().tolist()))},
+            "labels": list(diagram.labels),
+            "train": {
+                "seeds": s.seeds,
+                "steps": s.steps,
+                "batch": s.batch,
+                "optimizer": s.optimizer,
+                "lr": s.lr,
+                "schedule": s.schedule,
+                "weight_decay": training.weight_decay,
+                "device": diagram.train_info["device"],
+                "dtype": diagram.train_info["dtype"],
+                "workers": diagram.train_info["workers"],
+                "seed": s.seed,
+                "selection": _selection_text(diagram),
+                "selection_loss": diagram.selection_loss_kind,
+            },
+            "runtime_s": diagram.timings["total_s"],
+            "timings": diagram.timings,
+            "files": files,
+            "versions": _versions(),
+        }
+    )
+
+
+def _selection_text(diagram: Diagram) -> str:
+    k = diagram.settings.seeds
+    if diagram.settings.selection == "best":
+        return f"best of {k} seeds per cell (lowest loss)"
+    return f"{k} seeds per cell, the highest-loss one discarded, majority label of the rest"
+
+
+def _versions() -> dict[str, str]:
+    import torch
+
+    from verify import __version__
+
+    return {"toysup": __version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def _config(diagram: Diagram, argv: list[str]) -> dict[str, Any]:
+    from verify.diagram import cell_features
+
+    s = diagram.settings
+    from toysup import ModelConfig
+
+    return {
+        "schema": SCHEMA,
+        "command": ["python", "-m", "verify.phase_boundary", *argv],
+        "settings": s.to_dict(),
+        "features": cell_features(s).to_dict(),
+        "model": ModelConfig(n_features=s.n_features, n_hidden=s.n_hidden).to_dict(),
+        "training": s.train_config().to_dict(),
+    }
+
+
+def report(diagram: Diagram, out: Path, files: list[Path]) -> str:
+    """The short table printed at the end of a run."""
+    s, bd = diagram.settings, diagram.boundary
+    r, p = diagram.importance, diagram.density
+    inside = bd["censored"] == ""
+    lines = [
+        f"phase diagram n={s.n_features}, m={s.n_hidden}: {p.size}×{r.size} cells "
+        f"(importance {r[0]:g}–{r[-1]:g}, density {p[0]:g}–{p[-1]:g}), "
+        f"{_selection_text(diagram)}, selected by {diagram.selection_loss_kind}; "
+        f"{s.steps} steps, batch {s.batch}, {s.optimizer} lr {s.lr:g} {s.schedule}, "
+        f"{diagram.train_info['device']}, {diagram.timings['total_s']:.1f} s",
+        "",
+        f"{'theory':<28}{'agreement':>10}{'kappa':>8}   boundary error, decades (mean |.| ± SD)",
+    ]
+    rows = [("exact landscape optimum", "exact"), ("paper's candidates", "candidate")]
+    spread = bd["spread"]
+    for name, key in rows:
+        if diagram.agreement[key] is None:
+            continue
+        err = bd[f"error_{key}"]
+        mean_err = float(np.mean(np.abs(err[inside]))) if inside.any() else float("nan")
+        sd = float(np.mean(spread[inside])) if spread is not None and inside.any() else float("nan")
+        kappa = diagram.kappa[key]
+        lines.append(
+            f"{name:<28}{100 * diagram.agreement[key]:>9.1f}%"
+            f"{'   n/a' if kappa is None or not math.isfinite(kappa) else f'{kappa:>8.3f}'}"
+            f"   {mean_err:.3f} ± {sd:.3f}  (grid half-cell {bd['grid_half_cell']:.3f})"
+        )
+    counts = Counter(diagram.empirical.ravel().tolist())
+    lines += [
+        "",
+        "empirical phases: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()),
+        f"files in {out}/: " + ", ".join(f.name for f in files),
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
