@@ -1,0 +1,215 @@
+"""Trainer throughput: toysup against the reference notebook's loop, in one process, same workloads.
+
+    python bench/bench_trainer.py                 # all workloads, prints a markdown table
+    python bench/bench_trainer.py --workloads A   # one workload
+    python bench/bench_trainer.py --json out.json
+
+Workloads (batch 1024):
+  A  n=2,  m=1,  1,600 instances: a 40 × 40 phase-diagram sweep, importance of the extra feature
+     log-spaced in [0.1, 10], density log-spaced in [0.01, 1].
+  B  n=20, m=5,  20 instances: importance 0.7^i, density 20^-linspace(0, 1, 20) (the notebook's).
+  C  n=400, m=30, 20 instances: uniform importance, density log-spaced in [0.001, 1] (geometry).
+
+Each trainer runs at each thread setting tried (reference: 1 and 2 intra-op threads; toysup: 1 and
+2 workers of one thread each) and reports its best. Throughput is in instance-steps per second,
+the median over repeats of (time(2S steps) - time(S steps)) / S for toysup (removing set-up and the
+final evaluation) and the median step time for the reference loop after warm-up. Machine limits:
+for A, the time to draw one float32 uniform per entry (the dense sampler's floor) and to stream the
+batch through memory once; for C, the measured bmm throughput on the step's own shapes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_loop import ReferenceModel, train_reference  # noqa: E402
+
+from toysup import FeatureConfig, ModelConfig, TrainConfig, train  # noqa: E402
+
+BATCH = 1024
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    n: int
+    m: int
+    density: np.ndarray  # (instances, n)
+    importance: np.ndarray  # (instances, n)
+    ref_steps: int
+    our_steps: int
+
+    @property
+    def instances(self) -> int:
+        return self.density.shape[0]
+
+
+def workloads() -> dict[str, Workload]:
+    r = np.logspace(-1, 1, 40)
+    p = np.logspace(-2, 0, 40)
+    rr, pp = np.meshgrid(r, p)
+    imp_a = np.stack([np.ones(rr.size), rr.ravel()], 1)
+    dens_a = np.repeat(pp.ravel()[:, None], 2, 1)
+    dens_b = np.repeat((20.0 ** -np.linspace(0, 1, 20))[:, None], 20, 1)
+    imp_b = np.tile(0.7 ** np.arange(20), (20, 1))
+    dens_c = np.repeat(np.logspace(-3, 0, 20)[:, None], 400, 1)
+    return {
+        "A": Workload("A", 2, 1, dens_a, imp_a, ref_steps=6, our_steps=40),
+        "B": Workload("B", 20, 5, dens_b, imp_b, ref_steps=30, our_steps=300),
+        "C": Workload("C", 400, 30, dens_c, np.ones((20, 400)), ref_steps=5, our_steps=30),
+    }
+
+
+def time_reference(w: Workload, threads: int, repeats: int) -> float:
+    """Median seconds per step of the reference loop."""
+    torch.set_num_threads(threads)
+    model = ReferenceModel(
+        torch.tensor(w.density, dtype=torch.float32),
+        torch.tensor(w.importance, dtype=torch.float32),
+        w.m,
+        seed=0,
+    )
+    torch.manual_seed(0)
+    train_reference(model, steps=2, batch_size=BATCH)  # warm-up
+    per_step = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        train_reference(model, steps=w.ref_steps, batch_size=BATCH)
+        per_step.append((time.perf_counter() - start) / w.ref_steps)
+    return statistics.median(per_step)
+
+
+def time_toysup(w: Workload, workers: int, repeats: int) -> float:
+    """Median seconds per step of toysup.train (set-up and evaluation removed by differencing)."""
+    feats = FeatureConfig(
+        n_features=w.n, n_instances=w.instances, density=w.density, importance=w.importance
+    )
+    model = ModelConfig(n_features=w.n, n_hidden=w.m)
+
+    def run(steps: int) -> float:
+        cfg = TrainConfig(steps=steps, batch_size=BATCH, eval_samples=256, device="cpu")
+        start = time.perf_counter()
+        train(feats, model, cfg, progress=False, workers=workers)
+        return time.perf_counter() - start
+
+    run(4)  # warm-up
+    per_step = []
+    for _ in range(repeats):
+        short, long = run(w.our_steps), run(2 * w.our_steps)
+        per_step.append(max(long - short, 1e-9) / w.our_steps)
+    return statistics.median(per_step)
+
+
+def rng_floor(w: Workload, threads: int) -> float:
+    """Seconds to draw one float32 uniform per entry of a batch, split over ``threads`` threads."""
+    torch.set_num_threads(1)
+    total = w.instances * w.n * BATCH
+    parts = [torch.empty(total // threads) for _ in range(threads)]
+    gens = [torch.Generator().manual_seed(i) for i in range(threads)]
+
+    def draw(i: int) -> None:
+        parts[i].uniform_(generator=gens[i])
+
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        pool = [threading.Thread(target=draw, args=(i,)) for i in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def memory_floor(w: Workload) -> float:
+    """Seconds to write and read back the (instances, n, batch) float32 batch once."""
+    torch.set_num_threads(1)
+    x = torch.empty(w.instances, w.n, BATCH)
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        x.fill_(1.0)
+        float(x.sum())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bmm_gflops(w: Workload) -> float:
+    """Measured GFLOP/s of the step's (I, m, n) @ (I, n, B) product with one thread."""
+    torch.set_num_threads(1)
+    W = torch.randn(w.instances, w.m, w.n)
+    x = torch.rand(w.instances, w.n, BATCH)
+    out = torch.empty(w.instances, w.m, BATCH)
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        torch.bmm(W, x, out=out)
+        times.append(time.perf_counter() - start)
+    return 2 * w.instances * w.m * w.n * BATCH / statistics.median(times) / 1e9
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", default="ABC", help="which workloads (default: ABC)")
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats (default: 3)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    all_workloads = workloads()
+    rows = []
+    for key in args.workloads:
+        w = all_workloads[key]
+        ref = {t: time_reference(w, t, args.repeats) for t in (1, 2)}
+        ours = {k: time_toysup(w, k, args.repeats) for k in (1, 2)}
+        best_ref_t, best_ours_k = min(ref, key=ref.get), min(ours, key=ours.get)  # type: ignore[arg-type]
+        row = {
+            "workload": key,
+            "instances": w.instances,
+            "n": w.n,
+            "m": w.m,
+            "reference_step_s": ref,
+            "toysup_step_s": ours,
+            "reference_inst_steps_per_s": w.instances / ref[best_ref_t],
+            "toysup_inst_steps_per_s": w.instances / ours[best_ours_k],
+            "speedup": ref[best_ref_t] / ours[best_ours_k],
+            "reference_threads": best_ref_t,
+            "toysup_workers": best_ours_k,
+        }
+        row["rng_floor_s"] = rng_floor(w, best_ours_k)
+        row["memory_floor_s"] = memory_floor(w)
+        row["bmm_gflops_1thread"] = bmm_gflops(w)
+        flops = 5 * 2 * w.instances * w.m * w.n * BATCH  # five batched products per step
+        row["toysup_gflops"] = flops / ours[best_ours_k] / 1e9
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+
+    print("| workload | reference (inst-steps/s) | toysup (inst-steps/s) | speed-up | "
+          "dense-RNG floor / toysup step | toysup GFLOP/s (bmm 1-thread peak) |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        step = r["toysup_step_s"][r["toysup_workers"]]
+        print(
+            f"| {r['workload']} (n={r['n']}, m={r['m']}, {r['instances']} inst.) "
+            f"| {r['reference_inst_steps_per_s']:,.0f} ({r['reference_threads']} thr) "
+            f"| {r['toysup_inst_steps_per_s']:,.0f} ({r['toysup_workers']} workers) "
+            f"| {r['speedup']:.1f}× | {r['rng_floor_s'] / step:.2f} "
+            f"| {r['toysup_gflops']:.1f} ({r['bmm_gflops_1thread']:.1f}) |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
