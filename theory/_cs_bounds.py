@@ -172,8 +172,9 @@ _BOUND_LIST = (
         guarantee="order of magnitude only",
         source=(
             "Elhage et al. 2022, Toy Models of Superposition, Related Work: Compressed sensing "
-            "(refs [47-49]); Candès & Tao 2006; Donoho 2006; Ba, Indyk, Price & Woodruff, "
-            "'Lower bounds for sparse recovery', SODA 2010"
+            "(refs [47-49]); Candès & Tao 2006; Donoho 2006; Baraniuk, Davenport, DeVore & "
+            "Wakin, Constr. Approx. 28 (2008) (RIP for m >= c k log(n/k), c depending on the RIP "
+            "constant); Ba, Indyk, Price & Woodruff, 'Lower bounds for sparse recovery', SODA 2010"
         ),
         rate=_rate_order,
     ),
