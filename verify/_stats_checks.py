@@ -22,9 +22,7 @@ def show(value: Any) -> str:
     if isinstance(value, np.ndarray) and value.size > 8:
         try:
             num = value.astype(np.float64)
-            return (
-                f"an array of shape {num.shape} (min {np.nanmin(num):.6g}, max {np.nanmax(num):.6g})"
-            )
+            return f"an array of shape {num.shape} (min {np.nanmin(num):.6g}, max {np.nanmax(num):.6g})"
         except (TypeError, ValueError):
             return f"an array of shape {value.shape}"
     return repr(value.tolist() if isinstance(value, np.ndarray) else value)
