@@ -32,10 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reference_loop import ReferenceModel, train_reference  # noqa: E402
-
-from toysup import FeatureConfig, ModelConfig, TrainConfig, train  # noqa: E402
+from toysup import FeatureConfig, ModelConfig, TrainConfig, train
+from toysup.reference import ReferenceModel, train_reference
 
 BATCH = 1024
 
@@ -80,7 +78,6 @@ def time_reference(w: Workload, threads: int, repeats: int) -> float:
         w.m,
         seed=0,
     )
-    torch.manual_seed(0)
     train_reference(model, steps=2, batch_size=BATCH)  # warm-up
     per_step = []
     for _ in range(repeats):
@@ -194,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
 
-    print("| workload | reference (inst-steps/s) | toysup (inst-steps/s) | speed-up | "
-          "dense-RNG floor / toysup step | toysup GFLOP/s (bmm 1-thread peak) |")
+    print(
+        "| workload | reference (inst-steps/s) | toysup (inst-steps/s) | speed-up | "
+        "dense-RNG floor / toysup step | toysup GFLOP/s (bmm 1-thread peak) |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
         step = r["toysup_step_s"][r["toysup_workers"]]

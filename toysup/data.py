@@ -210,10 +210,10 @@ class CompactSampler:
         # slope so that no u0 lands inside them.
         width = cdf[:, 1:] - cdf[:, :-1]
         slope = torch.where(width > 0, 1 / torch.where(width > 0, width, 1.0), 1e30)
-        to = {"dtype": density.dtype, "device": density.device}
-        self.slope = slope.to(**to)[:, :, None]  # (instances, n, 1)
-        self.offset = (-cdf[:, :-1] * slope).to(**to)[:, :, None]
-        self.neg_inv_density = (-1.0 / p).to(**to)[:, :, None]
+        dtype, device = density.dtype, density.device
+        self.slope = slope.to(device, dtype)[:, :, None]  # (instances, n, 1)
+        self.offset = (-cdf[:, :-1] * slope).to(device, dtype)[:, :, None]
+        self.neg_inv_density = (-1.0 / p).to(device, dtype)[:, :, None]
 
     @staticmethod
     def expected_width(density: np.ndarray[Any, Any], batch_size: int) -> float:
