@@ -27,7 +27,6 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import cvxpy as cp
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linprog
@@ -49,16 +48,22 @@ ValueDistribution = Literal["uniform", "ones", "gaussian", "sign"]
 DEFAULT_TOLERANCE = 1e-4
 _METHODS: tuple[str, ...] = ("cvxpy", "linprog")
 _VALUE_DISTRIBUTIONS: tuple[str, ...] = ("uniform", "ones", "gaussian", "sign")
-_OK_STATUSES = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+_OK_STATUSES = ("optimal", "optimal_inaccurate")  # cvxpy.OPTIMAL, cvxpy.OPTIMAL_INACCURATE
 
 
 class RecoveryError(RuntimeError):
     """The LP solver did not return a solution (status other than optimal)."""
 
 
+def _installed_solvers() -> list[str]:
+    import cvxpy as cp  # imported lazily: ~0.3 s, and only the recovery functions need it
+
+    return list(cp.installed_solvers())
+
+
 def default_solver() -> str:
     """The cvxpy solver used when none is given: HIGHS if installed, else CLARABEL."""
-    installed = cp.installed_solvers()
+    installed = _installed_solvers()
     for name in ("HIGHS", "CLARABEL"):
         if name in installed:
             return name
@@ -73,22 +78,25 @@ def _resolve_solver(method: str, solver: str | None) -> str:
         return "scipy-highs"
     if solver is None:
         return default_solver()
-    if not isinstance(solver, str) or solver.upper() not in cp.installed_solvers():
-        raise ValueError(f"solver must be one of {cp.installed_solvers()}, got {solver!r}")
+    installed = _installed_solvers()
+    if not isinstance(solver, str) or solver.upper() not in installed:
+        raise ValueError(f"solver must be one of {installed}, got {solver!r}")
     return solver.upper()
 
 
 @dataclass(frozen=True)
 class _ParametrizedLP:
-    problem: cp.Problem
-    a: cp.Parameter
-    y: cp.Parameter
-    x: cp.Variable
+    problem: Any  # cvxpy.Problem
+    a: Any  # cvxpy.Parameter (m, n)
+    y: Any  # cvxpy.Parameter (m,)
+    x: Any  # cvxpy.Variable (n,)
 
 
 @functools.lru_cache(maxsize=32)
 def _cvxpy_problem(m: int, n: int, nonnegative: bool) -> _ParametrizedLP:
     """The LP for one shape, built once; A and y are Parameters (DPP)."""
+    import cvxpy as cp
+
     a = cp.Parameter((m, n))
     y = cp.Parameter(m)
     x = cp.Variable(n, nonneg=nonnegative)
@@ -98,6 +106,8 @@ def _cvxpy_problem(m: int, n: int, nonnegative: bool) -> _ParametrizedLP:
 
 
 def _solve_cvxpy(a: FloatArray, y: FloatArray, nonnegative: bool, solver: str) -> FloatArray:
+    import cvxpy as cp
+
     m, n = a.shape
     lp = _cvxpy_problem(m, n, nonnegative)
     lp.a.value = a
