@@ -213,7 +213,7 @@ def _write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
         diagram.empirical,
         exact=diagram.exact,
         candidate=diagram.candidate,
-        candidate_curve=(diagram.importance, diagram.boundary["candidate"]),
+        candidate_curve=_candidate_curve(diagram),
         labels=diagram.labels,
         title=_title(diagram),
     )
@@ -224,6 +224,16 @@ def _write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
     summary = summarize(diagram, files=names)
     (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
     return names
+
+
+def _candidate_curve(diagram: Diagram) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's predicted boundary on a fine grid, for the figure."""
+    from theory import n2m1, n3m2
+
+    r = np.geomspace(diagram.importance[0], diagram.importance[-1], 400)
+    if diagram.settings.n_features == 2:
+        return r, np.asarray(n2m1.candidate_boundary(r), dtype=float)
+    return r, np.asarray(n3m2.phase_boundary_density(r), dtype=float)
 
 
 def _title(diagram: Diagram) -> str:
