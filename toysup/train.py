@@ -232,6 +232,11 @@ def _log_steps(steps: int, log_every: int | None) -> list[int]:
     return out
 
 
+#: On CUDA the host looks at the device-side divergence record this often (steps); on CPU, where
+#: reading a tensor costs nothing, every step.
+CUDA_CHECK_EVERY = 1000
+
+
 def _train_block(
     blk: Block,
     training: TrainConfig,
@@ -240,29 +245,25 @@ def _train_block(
     bar: Progress,
     stop: threading.Event,
 ) -> None:
+    """All steps of one block. On CUDA nothing in the loop waits for the device: the logged losses
+    and the first step with a non-finite gradient are recorded on the device and read by the host
+    every :data:`CUDA_CHECK_EVERY` steps and at the end."""
     log_index = {step: k for k, step in enumerate(log_steps)}
-    on_cpu = blk.params.device.type == "cpu"
-    bad_step = None if on_cpu else torch.full((), -1, dtype=torch.int64, device=blk.params.device)
+    device = blk.params.device
+    check_every = 1 if device.type == "cpu" else CUDA_CHECK_EVERY
+    logged = torch.full((len(log_steps), blk.stop - blk.start), float("nan"), device=device)
+    bad_step = torch.full((), -1, dtype=torch.int64, device=device)
     reported = 0
     for step in range(training.steps):
         x = blk.sampler.draw(blk.step.x_flat, blk.source)  # (I_b, n, C)
         blk.step.gradients(x, blk.W, blk.b, blk.c, blk.grad_W, blk.grad_b)
         k = log_index.get(step)
         if k is not None:
-            logged = blk.step.loss(blk.loss_importance, blk.b).cpu().numpy()
-            history[k, blk.start : blk.stop] = logged
-            if not np.all(np.isfinite(logged)):
-                bad = (np.flatnonzero(~np.isfinite(logged)) + blk.start).tolist()
-                raise _Diverged(bad, step, "loss")
-        if on_cpu:
-            if not bool(torch.isfinite(blk.grads).all()):
-                _raise_diverged(blk, step)
-        else:  # record the first bad step on the device; check it once per logged step
-            assert bad_step is not None
-            nonfinite = ~torch.isfinite(blk.grads).all()
-            bad_step = torch.where(nonfinite & (bad_step < 0), step, bad_step)
-            if k is not None and int(bad_step) >= 0:
-                _raise_diverged(blk, int(bad_step))
+            logged[k] = blk.step.loss(blk.loss_importance, blk.b)
+        nonfinite = ~torch.isfinite(blk.grads).all()
+        bad_step = torch.where(nonfinite & (bad_step < 0), step, bad_step)
+        if (step + 1) % check_every == 0 or step + 1 == training.steps:
+            _check_block(blk, step, bad_step, logged, log_steps, history)
         lr = training.lr * lr_multiplier(training.schedule, step, training.steps)
         blk.optimizer.step(blk.grads, lr)
         if k is not None:
@@ -273,10 +274,35 @@ def _train_block(
     bar.update(training.steps - reported)
 
 
+def _check_block(
+    blk: Block,
+    step: int,
+    bad_step: Tensor,
+    logged: Tensor,
+    log_steps: list[int],
+    history: np.ndarray,
+) -> None:
+    """Copy the logged losses (up to ``step``) to the host; raise if anything went non-finite."""
+    done = sum(1 for s in log_steps if s <= step)
+    losses = logged[:done].cpu().numpy()
+    history[:done, blk.start : blk.stop] = losses
+    first_bad = int(bad_step)
+    if first_bad >= 0:
+        _raise_diverged(blk, first_bad)
+    bad = ~np.isfinite(losses)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        instances = (np.flatnonzero(bad[row]) + blk.start).tolist()
+        raise _Diverged(instances, log_steps[row], "loss")
+
+
 def _raise_diverged(blk: Block, step: int) -> None:
-    """Name the instances whose gradient (hence, next, W or b) is NaN or infinite."""
+    """Name the instances whose gradient is NaN or infinite. (On CUDA the parameters may have moved
+    on since ``step``; the instances whose W or b are no longer finite are named then.)"""
     finite = torch.isfinite(blk.grad_W).flatten(1).all(1) & torch.isfinite(blk.grad_b).all(1)
-    raise _Diverged((torch.nonzero(~finite).reshape(-1) + blk.start).tolist(), step)
+    finite &= torch.isfinite(blk.W).flatten(1).all(1) & torch.isfinite(blk.b).all(1)
+    bad = (torch.nonzero(~finite).reshape(-1) + blk.start).tolist()
+    raise _Diverged(bad or list(range(blk.start, blk.stop)), step)
 
 
 def _named_divergence(
