@@ -33,13 +33,11 @@ from torch import Tensor
 from toysup._blocks import Block, derive_seed, make_block, plan_blocks, uniform_source
 from toysup._progress import Progress
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
-from toysup.data import DenseSampler
+from toysup.evaluate import estimate_loss
 from toysup.models import init_weights
 from toysup.optim import lr_multiplier
 from toysup.result import TrainResult
 
-#: Examples per chunk when estimating final losses.
-EVAL_CHUNK = 2048
 _STREAM_INIT, _STREAM_TRAIN, _STREAM_EVAL = 0, 1, 2
 
 
@@ -328,41 +326,20 @@ def _evaluate(
     training: TrainConfig,
     device: torch.device,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Final loss and its standard error per instance (internal order), on fresh examples.
-
-    All seeds of a configuration are evaluated on the same examples (common random numbers), so
-    the choice of the best seed is not decided by sampling noise between seeds.
-    """
-    n_seeds, total = training.n_seeds, training.eval_samples
+    """Final loss and its standard error per instance (internal order), on fresh examples
+    (:func:`toysup.evaluate.estimate_loss`). All seeds of a configuration see the same examples
+    (common random numbers), so the best seed is not chosen by sampling noise between seeds."""
     losses, stderrs = [], []
     for blk in blocks:
-        dtype = blk.params.dtype
-        density = torch.as_tensor(features.density_array[blk.configs], dtype=dtype, device=device)
-        sampler = DenseSampler(density, EVAL_CHUNK)
-        source = uniform_source(derive_seed(training.seed, _STREAM_EVAL, blk.index), device)
-        flat = torch.empty(
-            len(blk.configs) * model.n_features * EVAL_CHUNK, dtype=dtype, device=device
+        density = torch.as_tensor(
+            features.density_array[blk.configs], dtype=blk.params.dtype, device=device
         )
-        acc = torch.zeros(blk.stop - blk.start, dtype=torch.float64, device=device)
-        acc_sq = torch.zeros_like(acc)
-        done = 0
-        while done < total:
-            chunk = min(EVAL_CHUNK, total - done)
-            x = sampler.draw(flat, source)[:, :, :chunk]
-            x = x.repeat_interleave(n_seeds, dim=0)  # (I_b, n, chunk): same examples per seed
-            per_example = _per_example_loss(blk, x, model.activation == "relu").double()
-            acc += per_example.sum(1)
-            acc_sq += per_example.square().sum(1)
-            done += chunk
-        mean = acc / total
-        var = (acc_sq / total - mean.square()).clamp_min(0.0) * total / max(total - 1, 1)
-        losses.append(mean.cpu().numpy())
-        stderrs.append(torch.sqrt(var / total).cpu().numpy())
+        source = uniform_source(derive_seed(training.seed, _STREAM_EVAL, blk.index), device)
+        mean, stderr = estimate_loss(
+            blk.W, blk.b, density, blk.loss_importance,
+            samples=training.eval_samples, source=source,
+            relu=model.activation == "relu", group=training.n_seeds,
+        )  # fmt: skip
+        losses.append(mean)
+        stderrs.append(stderr)
     return np.concatenate(losses), np.concatenate(stderrs)
-
-
-def _per_example_loss(blk: Block, x: Tensor, relu: bool) -> Tensor:
-    """Σ_i I_i (x_i - x'_i)² per example, shape (instances, batch); x is (instances, n, batch)."""
-    z = torch.baddbmm(blk.b[:, :, None], blk.W.transpose(1, 2), torch.bmm(blk.W, x))
-    out = torch.relu(z) if relu else z
-    return (out.sub_(x).square_() * blk.loss_importance[:, :, None]).sum(1)
