@@ -180,7 +180,10 @@ def run_diagram(
     else:
         seed_labels = phase_label_n3m2(W)
         selection_loss = result.seed_loss.reshape(P, R, K)
-        loss_kind = f"Monte Carlo loss on {settings.eval_samples} fresh examples"
+        loss_kind = (
+            f"Monte Carlo loss on {settings.eval_samples} fresh examples, stratified over "
+            "activity patterns (toysup.evaluate)"
+        )
         exact, boundary_exact = None, None
         candidate = np.asarray(n3m2.candidate_phase_map(r, p)).astype(str)
         boundary_candidate = np.asarray(n3m2.phase_boundary_density(r), dtype=float)
