@@ -1,0 +1,303 @@
+"""Files and table of ``python -m verify.compressed_sensing``.
+
+``write_outputs`` writes into a temporary sibling directory and renames it into place, so the
+output directory is either the previous run or the complete new one, never half-written:
+
+- ``summary.json``: schema, settings, per δ the transitions with intervals, ρ_W, the success
+  curves, the represented features against the bounds (all numbers; NaN and inf are null);
+- ``config.json``: the command and the settings, training configuration included;
+- ``transition.png`` / ``transition.pdf``: the figure (:mod:`verify._cs_bridge_figure`);
+- ``models.npz``: the learned W (``W_<d>``, (K, m_d, n)) and b (``b``, (D, K, n)).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from theory.compressed_sensing import BOUNDS
+from verify._cs_bridge_transition import Transition
+from verify._cs_bridge_types import BridgeResult
+
+SCHEMA = 1
+FIGURE_FORMATS = ("png", "pdf")
+MARKER = "summary.json"  # an earlier run's directory holds it
+
+INPUTS = (
+    "exactly k non-zeros on a uniformly random support, values Uniform[0, 1); the model was "
+    "trained at density p = k/n (uniform importance); rho = k/m"
+)
+CRITERIA_TEXT = {
+    "l2": "relative l2 error ||x_hat - x||_2 <= tolerance * ||x||_2",
+    "linf": "max_i |x_hat_i - x_i| <= tolerance (every feature within tolerance)",
+    "exact": "||x_hat - x||_2 <= 1e-4 ||x||_2 (compressed sensing's exact recovery)",
+}
+DECODERS_TEXT = {
+    "toy": "x' = ReLU(W^T W x + b), the trained model itself",
+    "lp_learned": "min 1^T x s.t. W x = h, x >= 0 on the same learned W and the same draws "
+    "(the first lp_trials); k <= m only",
+    "lp_gaussian": "the same LP with fresh Gaussian N(0, 1/m) matrices, values all ones "
+    "(theory.compressed_sensing.phase_transition_grid); k <= m only",
+}
+
+
+def check_output_dir(out: Path) -> None:
+    """Refuse a path that is a file, or a non-empty directory that is not an earlier run."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise ValueError(
+            f"--out {out} is not empty and holds no earlier run (no {MARKER}); "
+            "choose another directory"
+        )
+
+
+def write_outputs(result: BridgeResult, out: Path, *, argv: list[str]) -> list[Path]:
+    """Write every file into a temporary sibling directory, then rename it into place."""
+    check_output_dir(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        names = _write_files(result, tmp, argv)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / "run")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / name for name in names]
+
+
+def _write_files(result: BridgeResult, tmp: Path, argv: list[str]) -> list[str]:
+    from verify._cs_bridge_figure import bridge_figure  # matplotlib only when writing
+
+    names = ["summary.json", "config.json", "models.npz"]
+    fig = bridge_figure(result)
+    for fmt in FIGURE_FORMATS:
+        fig.savefig(tmp / f"transition.{fmt}", dpi=200, bbox_inches="tight")
+        names.append(f"transition.{fmt}")
+    arrays: dict[str, Any] = {"b": result.b, "k": result.k, "m": result.m}
+    arrays.update({f"W_{d}": W for d, W in enumerate(result.W)})
+    np.savez_compressed(tmp / "models.npz", **arrays)
+    (tmp / "config.json").write_text(json.dumps(_config(result, argv), indent=2))
+    summary = summarize(result, files=names)
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
+    return names
+
+
+def clean(value: Any) -> Any:
+    """JSON-ready: arrays to lists, numpy scalars to Python, NaN/inf to None."""
+    if isinstance(value, np.ndarray):
+        return [clean(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, Transition):
+        return value.to_dict()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(float(value)) else None
+    return value
+
+
+def summarize(result: BridgeResult, *, files: list[str]) -> dict[str, Any]:
+    """The content of summary.json (keys documented in docs/compressed_sensing.md)."""
+    s = result.settings
+    return clean(
+        {
+            "schema": SCHEMA,
+            "settings": s.to_dict(),
+            "n_features": s.n_features,
+            "inputs": INPUTS,
+            "tolerance": s.tolerance,
+            "criteria": CRITERIA_TEXT,
+            "decoders": DECODERS_TEXT,
+            "trials": dict(result.trials),
+            "grid": {"k": result.k, "density": result.density},
+            "per_delta": [_per_delta(result, d) for d in range(len(result.m))],
+            "bounds": {
+                name: {
+                    "kind": BOUNDS[name].kind,
+                    "formula": BOUNDS[name].formula,
+                    "decoder": BOUNDS[name].decoder,
+                    "guarantee": BOUNDS[name].guarantee,
+                    "source": BOUNDS[name].source,
+                }
+                for name in result.bounds
+            },
+            "train": {
+                "seeds": s.seeds,
+                "steps": s.steps,
+                "batch": s.batch,
+                "optimizer": "adamw",
+                "lr": s.lr,
+                "schedule": s.schedule,
+                "importance": 1.0,
+                "selection": f"best of {s.seeds} seeds by final loss",
+                **result.train_info,
+            },
+            "runtime_s": result.timings["total_s"],
+            "timings": result.timings,
+            "files": files,
+            "versions": _versions(),
+        }
+    )
+
+
+def _per_delta(result: BridgeResult, d: int) -> dict[str, Any]:
+    s = result.settings
+    m, n = int(result.m[d]), s.n_features
+    curves = {}
+    for (decoder, criterion), counts in result.successes.items():
+        row = counts[d]
+        evaluated = row >= 0
+        t = result.trials[decoder]
+        curves[f"{decoder}/{criterion}"] = {
+            "successes": [int(v) if ok else None for v, ok in zip(row, evaluated, strict=True)],
+            "trials": t,
+            "rate": [v / t if ok and t else None for v, ok in zip(row, evaluated, strict=True)],
+        }
+    features = {"represented": result.represented[d], "frobenius": result.frobenius[d]}
+    max_ratio = {}
+    for name, bound in result.bounds.items():
+        entry = {}
+        for key, count in features.items():
+            ratio = count / bound[d]
+            j = int(np.argmax(ratio))
+            entry[key] = float(ratio[j])
+            entry[f"{key}_density"] = float(result.density[j])
+        max_ratio[name] = entry
+    sup = float(result.superposition_rho[d])
+    return {
+        "delta": s.deltas[d],
+        "delta_realized": float(result.delta[d]),
+        "m": m,
+        "rho": result.rho[d],
+        "rho_w": {key: float(v[d]) for key, v in result.rho_w.items()},
+        "transitions": {name: tr[d] for name, tr in result.transitions.items()},
+        "superposition": {
+            "rho": sup,
+            "density": sup * m / n,
+            "definition": "where ||W||_F^2 first falls below (m + n)/2 as density grows",
+        },
+        "curves": curves,
+        "paired": {
+            c: {
+                "shared_trials": result.trials["lp_learned"],
+                "toy_only": [int(v) if v >= 0 else None for v in pair[d, :, 0]],
+                "lp_only": [int(v) if v >= 0 else None for v in pair[d, :, 1]],
+            }
+            for c, pair in result.paired.items()
+        },
+        "features": {
+            "density": result.density,
+            **features,
+            "bounds": {name: bound[d] for name, bound in result.bounds.items()},
+            "max_ratio": max_ratio,
+            "exceeds": {
+                name: result.density[features["represented"] > bound[d]]
+                for name, bound in result.bounds.items()
+            },
+        },
+    }
+
+
+def _versions() -> dict[str, str]:
+    import torch
+
+    from verify import __version__
+
+    return {"toysup": __version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def _config(result: BridgeResult, argv: list[str]) -> dict[str, Any]:
+    s = result.settings
+    return clean(
+        {
+            "schema": SCHEMA,
+            "command": ["python", "-m", "verify.compressed_sensing", *argv],
+            "settings": s.to_dict(),
+            "k": result.k,
+            "m": result.m,
+            "training": s.train_config(0).to_dict() | {"seed": "derived per delta from seed"},
+        }
+    )
+
+
+def _interval(tr: Transition) -> str:
+    if tr.censored == "below":
+        return f"< {tr.high:.2f}" if math.isfinite(tr.high) else "below grid"
+    if tr.censored == "above":
+        return f"> {tr.low:.2f}" if math.isfinite(tr.low) else "above grid"
+    if not math.isfinite(tr.rho):
+        return "–"
+    lo = f"{tr.low:.2f}" if math.isfinite(tr.low) else "…"
+    hi = f"{tr.high:.2f}" if math.isfinite(tr.high) else "…"
+    return f"{tr.rho:.2f} [{lo},{hi}]"
+
+
+def report(result: BridgeResult, out: Path, files: list[Path]) -> str:
+    """The short table printed at the end of a run."""
+    s = result.settings
+    tr = result.transitions
+    k = result.k
+    lines = [
+        f"toy model vs compressed sensing: n = {s.n_features}, k = {k[0]}…{k[-1]} "
+        f"({len(k)} densities), exactly-k inputs, τ = {s.tolerance:g}; best of {s.seeds} "
+        f"seeds, {s.steps} steps; {result.train_info.get('device', '?')}, "
+        f"{result.timings['total_s']:.0f} s",
+        "ρ = k/m where recovery drops below 1/2 (95% CI):",
+        f"{'δ':>5}{'m':>4}{'ρ_W+':>7}{'ρ_W±':>7}  {'Gauss LP':<17}{'LP on W':<17}"
+        f"{'toy l2':<17}{'toy linf':<17}{'ρ_sup':>6}",
+    ]
+    for d in range(len(result.m)):
+        cells = [
+            _interval(tr[name][d])
+            for name in ("lp_gaussian/exact", "lp_learned/exact", "toy/l2", "toy/linf")
+        ]
+        sup = result.superposition_rho[d]
+        lines.append(
+            f"{result.delta[d]:>5.2f}{result.m[d]:>4}{result.rho_w['nonnegative'][d]:>7.3f}"
+            f"{result.rho_w['signed'][d]:>7.3f}  "
+            + "".join(f"{c:<17}" for c in cells)
+            + (f"{sup:>6.2f}" if math.isfinite(sup) else f"{'–':>6}")
+        )
+    lines += [
+        "",
+        "features represented / max_features(m, p) of the bound, largest over densities "
+        "(count ‖W_i‖ > 0.5 | ‖W‖²_F):",
+        f"{'δ':>5}{'m':>4}" + "".join(f"{name:>30}" for name in result.bounds),
+    ]
+    for d in range(len(result.m)):
+        row = []
+        for bound in result.bounds.values():
+            r1 = float(np.max(result.represented[d] / bound[d]))
+            r2 = float(np.max(result.frobenius[d] / bound[d]))
+            row.append(f"{r1:.2f} | {r2:.2f}")
+        lines.append(f"{result.delta[d]:>5.2f}{result.m[d]:>4}" + "".join(f"{c:>30}" for c in row))
+    for c, pair in result.paired.items():
+        shared = pair[..., 0] >= 0
+        if shared.any():
+            lines.append(
+                f"paired on {int(shared.sum()) * result.trials['lp_learned']} shared draws, "
+                f"criterion {c}: toy-only successes {int(pair[..., 0][shared].sum())}, "
+                f"LP-only {int(pair[..., 1][shared].sum())}"
+            )
+    lines += ["", f"files in {out}/: " + ", ".join(f.name for f in files)]
+    return "\n".join(lines)

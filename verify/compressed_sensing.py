@@ -1,0 +1,340 @@
+r"""``python -m verify.compressed_sensing``: the toy model's own recovery transition on compressed
+sensing's axes (δ = m/n, ρ = k/m), beside convex recovery and the Donoho–Tanner curve.
+
+Elhage et al. (2022, Related Work, "Compressed sensing") ask whether the toy model's phase changes
+connect to those of compressed sensing. This job answers with numbers. For each δ = m/n and each
+density p = k/n on a log-spaced grid (uniform importance, the paper's geometry setting) it
+
+1. trains ReLU output models x' = ReLU(WᵀW x + b) at density p (toysup, best of ``seeds``);
+2. feeds them inputs with exactly k = p n non-zeros, values Uniform[0, 1), and records whether x
+   is recovered (criteria ``l2``/``linf``/``exact`` of :mod:`verify._cs_bridge_decode`);
+3. decodes the same draws from h = W x with the nonnegative LP on the same learned W
+   (``theory.compressed_sensing.recovery_rate``'s draws; k <= m only, since a vertex solution has
+   at most m non-zeros);
+4. runs the nonnegative LP on Gaussian m × n matrices at the same k (``phase_transition_grid``);
+5. finds every curve's 50% point in ρ with a binomial confidence interval
+   (:mod:`verify._cs_bridge_transition`), beside ρ_W(δ) (``weak_threshold``, nonnegative and
+   signed);
+6. counts represented features (‖W_i‖ > 0.5, and ‖W‖²_F) against ``max_features(m, p, bound)``.
+
+:func:`run_bridge` is the computation (settings in, frozen result out); :func:`main` adds the
+command line, files (:mod:`verify._cs_bridge_output`) and figure
+(:mod:`verify._cs_bridge_figure`). Discussion and measured numbers: docs/compressed_sensing.md,
+"The toy model as a decoder".
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from theory.compressed_sensing import max_features, phase_transition_grid, weak_threshold
+from toysup import FeatureConfig, ModelConfig, train
+from toysup.metrics import n_represented
+from verify._cs_bridge_decode import TOLERANCE_FACTORS, decode_cell, draw_inputs
+from verify._cs_bridge_transition import Transition, first_crossing, transition_50
+from verify._cs_bridge_types import BridgeResult as BridgeResult
+from verify._cs_bridge_types import BridgeSettings as BridgeSettings
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+DEFAULT_OUT = "compressed_sensing_out"
+#: Bounds compared with the represented features (``theory.compressed_sensing.BOUNDS`` names).
+FEATURE_BOUNDS = ("order", "any_decoder_exact", "weak_threshold_nonnegative")
+#: Curves whose 50% point is reported: (decoder, criterion).
+CURVES = (
+    ("toy", "l2"),
+    ("toy", "linf"),
+    ("lp_learned", "exact"),
+    ("lp_learned", "l2"),
+    ("lp_learned", "linf"),
+    ("lp_gaussian", "exact"),
+)
+
+
+def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
+    arr.setflags(write=False)
+    return arr
+
+
+def _derived_seed(seed: int, *key: int) -> int:
+    """A 31-bit seed for stream ``key`` of the run (training per δ, Gaussian grid per δ)."""
+    return int(np.random.SeedSequence([seed, *key]).generate_state(1)[0] >> 1)
+
+
+def run_bridge(settings: BridgeSettings, *, progress: bool | None = None) -> BridgeResult:
+    """Train, decode, find the transitions (module docstring). ``progress``: stage lines and the
+    trainer's bar on stderr (None: only when stderr is a terminal)."""
+    s = settings
+    show = sys.stderr.isatty() if progress is None else progress
+    started = time.perf_counter()
+    timings = {"train_s": 0.0, "toy_s": 0.0, "lp_learned_s": 0.0, "lp_gaussian_s": 0.0}
+    n, ks, ms = s.n_features, s.ks(), s.hidden()
+    density = ks / n
+    D, K = len(ms), len(ks)
+    missing = np.full((D, K), -1, dtype=np.int64)
+    counts = {curve: missing.copy() for curve in CURVES}
+    toy_tol = {f: {c: missing.copy() for c in ("l2", "linf")} for f in TOLERANCE_FACTORS}
+    paired = {c: np.full((D, K, 2), -1, dtype=np.int64) for c in ("l2", "linf")}
+
+    t0 = time.perf_counter()
+    inputs = [draw_inputs(n, int(k), s.trials, s.seed) for k in ks]  # common to every δ
+    timings["toy_s"] += time.perf_counter() - t0
+
+    weights: list[FloatArray] = []
+    biases: list[FloatArray] = []
+    info: dict[str, Any] = {}
+    for d, m in enumerate(ms):
+        _say(show, f"δ = {m}/{n}: training {K} densities × {s.seeds} seeds")
+        t0 = time.perf_counter()
+        result = train(
+            FeatureConfig(n_features=n, n_instances=K, density=density[:, None], importance=1.0),
+            ModelConfig(n_features=n, n_hidden=int(m)),
+            s.train_config(_derived_seed(s.seed, 1, d)),
+            progress=show,
+        )
+        timings["train_s"] += time.perf_counter() - t0
+        info = {key: result.info[key] for key in ("device", "dtype", "workers")}
+        W, b = result.W.astype(np.float64), result.b.astype(np.float64)
+        weights.append(W)
+        biases.append(b)
+
+        _say(show, f"δ = {m}/{n}: decoding (toy {s.trials}, LP {s.lp_trials} draws per k)")
+        for j, k in enumerate(ks):
+            cell = decode_cell(
+                W[j], b[j], inputs[j], lp_trials=s.lp_trials if k <= m else 0, tol=s.tolerance
+            )
+            for factor, by_criterion in cell.toy.items():
+                for c, count in by_criterion.items():
+                    toy_tol[factor][c][d, j] = count
+                    if factor == 1.0:
+                        counts[("toy", c)][d, j] = count
+            for c, count in cell.lp.items():
+                counts[("lp_learned", c)][d, j] = count
+            for c, pair in cell.paired.items():
+                paired[c][d, j] = pair
+            timings["toy_s"] += cell.toy_s
+            timings["lp_learned_s"] += cell.lp_s
+
+        if s.gaussian_trials:
+            _say(show, f"δ = {m}/{n}: Gaussian LP, {s.gaussian_trials} trials per k <= m")
+            t0 = time.perf_counter()
+            cols = np.flatnonzero(ks <= m)
+            grid = phase_transition_grid(
+                n,
+                [m / n],
+                ks[cols] / m,
+                trials=s.gaussian_trials,
+                seed=_derived_seed(s.seed, 2, d),
+                nonnegative=True,
+                method="linprog",
+            )
+            counts[("lp_gaussian", "exact")][d, cols] = grid.successes[0]
+            timings["lp_gaussian_s"] += time.perf_counter() - t0
+
+    rho = ks[None, :] / ms[:, None]
+    trials = {"toy": s.trials, "lp_learned": s.lp_trials, "lp_gaussian": s.gaussian_trials}
+    transitions: dict[str, tuple[Transition, ...]] = {}
+    for decoder, c in CURVES:
+        transitions[f"{decoder}/{c}"] = _transitions(rho, counts[(decoder, c)], trials[decoder], s)
+    for factor in TOLERANCE_FACTORS:
+        for c in ("l2", "linf"):
+            transitions[f"toy/{c}@{factor:g}"] = _transitions(rho, toy_tol[factor][c], s.trials, s)
+
+    delta = ms / n
+    frob = np.stack([np.sum(W**2, axis=(1, 2)) for W in weights])  # (D, K)
+    represented = np.stack([n_represented(W) for W in weights]).astype(np.int64)
+    bounds = {
+        name: np.stack(
+            [np.asarray(max_features(int(m), density, bound=name), dtype=np.float64) for m in ms]
+        )
+        for name in FEATURE_BOUNDS
+    }
+    sup = np.array(
+        [first_crossing(rho[d], frob[d], 0.5 * (ms[d] + n))[0] for d in range(D)],
+        dtype=np.float64,
+    )
+    timings["total_s"] = time.perf_counter() - started
+    return BridgeResult(
+        settings=s,
+        k=_frozen(ks),
+        density=_frozen(density),
+        m=_frozen(ms),
+        delta=_frozen(delta),
+        rho=_frozen(rho),
+        W=tuple(_frozen(W) for W in weights),
+        b=_frozen(np.stack(biases)),
+        successes={key: _frozen(v) for key, v in counts.items()},
+        trials=trials,
+        toy_tolerance={f: {c: _frozen(v) for c, v in t.items()} for f, t in toy_tol.items()},
+        transitions=transitions,
+        rho_w={
+            "nonnegative": _frozen(np.asarray(weak_threshold(delta, signed=False), dtype=float)),
+            "signed": _frozen(np.asarray(weak_threshold(delta, signed=True), dtype=float)),
+        },
+        represented=_frozen(represented),
+        frobenius=_frozen(frob),
+        bounds={name: _frozen(v) for name, v in bounds.items()},
+        superposition_rho=_frozen(sup),
+        paired={c: _frozen(v) for c, v in paired.items()},
+        train_info=info,
+        timings=timings,
+    )
+
+
+def _transitions(
+    rho: FloatArray, counts: IntArray, trials: int, s: BridgeSettings
+) -> tuple[Transition, ...]:
+    """One Transition per δ over the evaluated cells (NaN/"" when nothing was evaluated)."""
+    out = []
+    for d in range(rho.shape[0]):
+        cols = counts[d] >= 0
+        if not cols.any() or trials == 0:
+            out.append(Transition(math.nan, math.nan, math.nan, "", s.confidence))
+            continue
+        out.append(transition_50(rho[d, cols], counts[d, cols], trials, confidence=s.confidence))
+    return tuple(out)
+
+
+def _say(show: bool, text: str) -> None:
+    if show:
+        print(text, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = BridgeSettings()
+    parser = argparse.ArgumentParser(
+        prog="python -m verify.compressed_sensing",
+        description=(__doc__ or "").split("\n\n")[0].replace("``", ""),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add(
+        "--out",
+        default=DEFAULT_OUT,
+        help="output directory, written atomically; replaced only if it holds an earlier run",
+    )
+    add("--n", type=int, default=d.n_features, help="features n")
+    add(
+        "--deltas",
+        type=_float_list,
+        default=d.deltas,
+        metavar="D1,D2,...",
+        help="δ = m/n values, comma-separated; m = round(δ n)",
+    )
+    add(
+        "--densities",
+        type=_count_or_list,
+        default=d.densities,
+        metavar="COUNT|P1,P2,...",
+        help="a count of log-spaced densities p = k/n, k = round(geomspace(1, n, COUNT)) without "
+        "duplicates; or comma-separated densities, each a multiple of 1/n",
+    )
+    add("--seeds", type=int, default=d.seeds, help="training runs per density (best kept)")
+    add("--steps", type=int, default=d.steps, help="training steps")
+    add("--batch", type=int, default=d.batch, help="training batch size")
+    add("--lr", type=float, default=d.lr, help="AdamW learning rate (cosine schedule)")
+    add("--trials", type=int, default=d.trials, help="toy-decoder inputs per (δ, k)")
+    add(
+        "--lp-trials",
+        type=int,
+        default=d.lp_trials,
+        help="LP-on-learned-W inputs per (δ, k <= m): the first of the toy's; 0 skips",
+    )
+    add(
+        "--gaussian-trials",
+        type=int,
+        default=d.gaussian_trials,
+        help="Gaussian-matrix LP trials per (δ, k <= m); 0 skips",
+    )
+    add(
+        "--tolerance",
+        type=float,
+        default=d.tolerance,
+        help="τ: success if ‖x̂−x‖₂ <= τ‖x‖₂ (l2) or max|x̂_i−x_i| <= τ (linf)",
+    )
+    add("--seed", type=int, default=d.seed, help="seed of every random step")
+    add("--device", default=d.device, help="training device: auto (CUDA if present), cpu, cuda:N")
+    add("--quiet", action="store_true", help="no progress and no table; print the directory")
+    return parser  # fmt: skip
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, e.g. 0.1,0.3,0.5; got {text!r}"
+        ) from None
+
+
+def _count_or_list(text: str) -> int | tuple[float, ...]:
+    if "," not in text and "." not in text:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    return _float_list(text)
+
+
+def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
+    return BridgeSettings(
+        n_features=args.n,
+        deltas=args.deltas,
+        densities=args.densities,
+        seeds=args.seeds,
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        trials=args.trials,
+        lp_trials=args.lp_trials,
+        gaussian_trials=args.gaussian_trials,
+        tolerance=args.tolerance,
+        seed=args.seed,
+        device=args.device,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bridge; returns the exit code (2 for bad options, nothing written then)."""
+    from verify import _cs_bridge_output as output
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        settings = settings_from_args(args)
+        out = Path(args.out)
+        output.check_output_dir(out)
+        _check_cuda(settings.device)
+    except (ValueError, TypeError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    result = run_bridge(settings, progress=False if args.quiet else None)
+    files = output.write_outputs(result, out, argv=sys.argv[1:] if argv is None else list(argv))
+    print(out if args.quiet else output.report(result, out, files))
+    return 0
+
+
+def _check_cuda(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device} requested but CUDA is not available; use cpu or auto")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
