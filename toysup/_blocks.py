@@ -60,10 +60,15 @@ def plan_blocks(
 ) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
     """Order the configurations and cut them into blocks.
 
-    Each configuration gets the sampler that suits it (:func:`choose_sampler`); configurations are
-    ordered by sampler, then by activity, so that blocks are homogeneous, and cut into blocks of
-    about :data:`BLOCK_ELEMENTS` explicit entries. Returns ``order`` (configuration indices) and,
-    per block, ``(first, stop, sampler kind)`` as positions in ``order``.
+    1. Each configuration gets the sampler that suits it (:func:`choose_sampler`); configurations
+       are ordered by sampler, then by activity, so that blocks are homogeneous.
+    2. A sampler group too small to be worth its own per-operation overhead (under half a block)
+       joins the next group.
+    3. Each group is cut into the fewest blocks of at most about :data:`BLOCK_ELEMENTS` explicit
+       entries, of equal work, so that workers finish together.
+
+    Returns ``order`` (configuration indices) and, per block, ``(first, stop, sampler kind)`` as
+    positions in ``order``; a block's sampler is chosen again for the block as a whole.
     """
     density = features.density_array
     n_configs, n_seeds, batch = features.n_instances, training.n_seeds, training.batch_size
@@ -73,21 +78,43 @@ def plan_blocks(
     kinds = [choose_sampler(density[c : c + 1], training) for c in range(n_configs)]
     rank = np.array([_KINDS.index(k) for k in kinds])
     order = np.lexsort((activity(density), rank))
-    bounds, start, work = [], 0, 0.0
-    for i, c in enumerate(order):
-        # a block's batch is as wide as its widest (here: last, most active) configuration
-        width = CompactSampler.expected_width(density[c : c + 1], batch)
-        per_config = n_seeds * n_features * (width if kinds[c] == "compact" else batch)
-        grown = (i + 1 - start) * per_config
-        # a new block when this one is full, or when the sampler changes and the block is big
-        # enough to be worth its own per-operation overhead
-        new_kind = kinds[c] != kinds[order[start]] and work >= BLOCK_ELEMENTS / 4
-        if i > start and (grown > BLOCK_ELEMENTS or new_kind):
-            bounds.append((start, i))
-            start, grown = i, per_config
-        work = grown
-    bounds.append((start, n_configs))
+    width = np.array([CompactSampler.expected_width(density[c : c + 1], batch) for c in order])
+    cost = n_seeds * n_features * np.where(np.array(kinds)[order] == "compact", width, batch)
+
+    groups: list[tuple[int, int]] = []  # runs of one sampler kind, small ones merged forward
+    start = 0
+    for i in range(1, n_configs + 1):
+        boundary = i == n_configs or kinds[order[i]] != kinds[order[i - 1]]
+        if boundary and (cost[start:i].sum() >= BLOCK_ELEMENTS / 2 or i == n_configs):
+            groups.append((start, i))
+            start = i
+    bounds = [block for a, b in groups for block in _equal_cuts(cost, a, b)]
     return order, [(a, b, choose_sampler(density[order[a:b]], training)) for a, b in bounds]
+
+
+def _equal_cuts(cost: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
+    """Cut ``[start, stop)`` into the fewest blocks of work <= BLOCK_ELEMENTS, balanced.
+
+    A block's work is its size times the cost of its last configuration (costs do not decrease
+    within a group: a compact block is as wide as its most active configuration). The greedy cut
+    at the cap BLOCK_ELEMENTS gives the fewest blocks k; the smallest cap that still gives k blocks
+    (bisection) balances them. A single configuration may exceed the cap.
+    """
+
+    def greedy(cap: float) -> list[tuple[int, int]]:
+        cuts, first = [], start
+        for i in range(start + 1, stop + 1):
+            if i == stop or (i + 1 - first) * cost[i] > cap:
+                cuts.append((first, i))
+                first = i
+        return cuts
+
+    fewest = greedy(BLOCK_ELEMENTS)
+    low, high = float(cost[start:stop].max()), float(BLOCK_ELEMENTS)
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (low, mid) if len(greedy(mid)) <= len(fewest) else (mid, high)
+    return greedy(high) if high < BLOCK_ELEMENTS else fewest
 
 
 _KINDS = ("compact", "sparse", "dense")
