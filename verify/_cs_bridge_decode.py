@@ -77,12 +77,14 @@ def lp_decode(W: FloatArray, X: FloatArray) -> FloatArray:
 
 
 def errors(X: FloatArray, X_hat: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """(relative ℓ2 error ‖x̂ − x‖₂/‖x‖₂, max-abs error ‖x̂ − x‖∞), each (T,); inf where x̂ is NaN.
+    """(relative ℓ2 error, max-abs error ‖x̂ − x‖∞), each (T,); inf where x̂ is NaN.
 
-    Rows of X must be non-zero (exactly-k inputs with k >= 1 are).
+    The relative error is ‖x̂ − x‖₂/‖x‖₂, or ‖x̂‖₂ for x = 0 (theory's ``relative_error``).
     """
     diff = X_hat - X
-    rel = np.linalg.norm(diff, axis=1) / np.linalg.norm(X, axis=1)
+    norm_x = np.linalg.norm(X, axis=1)
+    err = np.linalg.norm(diff, axis=1)
+    rel = err / np.where(norm_x > 0, norm_x, 1.0)
     max_abs = np.abs(diff).max(axis=1)
     bad = ~np.isfinite(X_hat).all(axis=1)
     rel[bad] = np.inf
