@@ -58,7 +58,7 @@ def _strict_json(path):
 
 
 def _is_number_or_none(value):
-    return value is None or isinstance(value, float | int) and not isinstance(value, bool)
+    return value is None or (isinstance(value, float | int) and not isinstance(value, bool))
 
 
 def _covers(successes, trials, p):
