@@ -319,7 +319,7 @@ def test_settings_grid_and_validation():
     with pytest.raises(ValueError, match="distinct"):
         BridgeSettings(n_features=10, deltas=(0.1, 0.12))
     with pytest.raises(TypeError):
-        BridgeSettings(tolerance="0.1")
+        BridgeSettings(tolerance="0.1")  # type: ignore[arg-type]
 
 
 def test_run_bridge_result():
