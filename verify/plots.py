@@ -39,6 +39,7 @@ __all__ = [
     "OKABE_ITO",
     "STICKY_FRACTIONS",
     "dimensionality_figure",
+    "encode_labels",
     "label_colours",
     "phase_diagram",
     "weights_figure",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -46,27 +47,56 @@ def result_arrays(
     return W, b, loss
 
 
-def assert_loss_consistent(
-    reported: Array, estimate: LossEstimate, n_examples: int, what: str
-) -> None:
-    """``reported`` (C,) — a plain average over ``n_examples`` fresh examples — agrees with the
-    independent ``estimate``: ``|reported − estimate| ≤ halfwidth + plain_halfwidth + rounding``.
+def reported_stderr(result: Any, shape: tuple[int, ...]) -> Array | None:
+    """The result's ``loss_stderr`` (shape ``shape``) if it has a usable one, else None."""
+    value = getattr(result, "loss_stderr", None)
+    if value is None:
+        return None
+    arr = to_numpy(value)
+    if arr.shape != shape or not np.all(np.isfinite(arr) & (arr >= 0)):
+        return None
+    return arr
 
-    Both half-widths hold with probability ≥ 1 − δ each whatever the loss distribution (Bernstein
-    bounds); a best-of-k selection of the reported value stays inside as long as every seed's
-    estimate does (checked per seed where a checkpoint has them).
+
+def reported_tolerance(
+    estimate: LossEstimate, n_examples: int, stderr: Array | None = None
+) -> Array:
+    """How far a trainer's reported loss may be from the truth: ``max(plain_halfwidth,
+    z · stderr)`` plus float32 rounding (see :func:`assert_loss_consistent`)."""
+    tol = estimate.plain_halfwidth(n_examples)
+    if stderr is not None:
+        z = NormalDist().inv_cdf(1 - estimate.delta / 2)
+        tol = np.maximum(tol, z * stderr)
+    return np.asarray(tol + FLOAT_RTOL * np.abs(estimate.mean) + 1e-12)
+
+
+def assert_loss_consistent(
+    reported: Array,
+    estimate: LossEstimate,
+    n_examples: int,
+    what: str,
+    *,
+    stderr: Array | None = None,
+) -> None:
+    """``reported`` (C,) — the trainer's estimate from ``n_examples`` fresh examples — agrees with
+    the independent ``estimate``::
+
+        |reported − estimate| ≤ halfwidth + max(plain_halfwidth, z · stderr) + rounding
+
+    ``plain_halfwidth`` is the Bernstein bound for a plain average of ``n_examples`` examples
+    (valid however skewed the loss); ``stderr``, the trainer's own standard error when it reports
+    one, can only widen the tolerance (z = the normal quantile at the same error probability):
+    a trainer may use a different estimator (e.g. toysup's stratified one, whose effective sample
+    size differs from ``eval_samples``). Each bound holds with probability ≥ 1 − δ; a best-of-k
+    selection of the reported value stays inside as long as every seed's estimate does.
     """
-    tol = (
-        estimate.halfwidth
-        + estimate.plain_halfwidth(n_examples)
-        + FLOAT_RTOL * np.abs(estimate.mean)
-        + 1e-12
-    )
+    tol = estimate.halfwidth + reported_tolerance(estimate, n_examples, stderr)
     gap = np.abs(reported - estimate.mean)
     bad = gap > tol
     assert not bad.any(), (
         f"{what}: reported loss disagrees with a fresh Monte Carlo estimate of the same W, b at "
-        f"instances {np.flatnonzero(bad).tolist()}: reported {reported[bad]}, fresh "
+        f"instances {np.flatnonzero(bad).tolist()}: reported {reported[bad]}"
+        f"{'' if stderr is None else f' ± {stderr[bad]} (its stderr)'}, fresh "
         f"{estimate.mean[bad]} ± {estimate.halfwidth[bad]}, tolerance {tol[bad]} "
         f"(reported on {n_examples} examples, error probability {estimate.delta:g} per bound)"
     )
