@@ -82,7 +82,7 @@ def _transitions_panel(ax: Any, result: BridgeResult) -> None:
     ok = np.isfinite(sup)
     if ok.any():
         ax.plot(delta[ok], sup[ok], ls="none", marker="*", ms=7, mfc="none", mec="black", mew=0.7,
-                label="‖W‖²_F = (m+n)/2")  # fmt: skip
+                label="superposition onset, ‖W‖²_F = (m+n)/2")  # fmt: skip
         top = max(top, float(np.max(sup[ok])) * 1.08)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, min(top, 2.5))
@@ -130,7 +130,10 @@ def _features_panel(ax: Any, result: BridgeResult) -> None:
     n = result.settings.n_features
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylim(0.5, 4.0 * n / float(np.min(result.m)))
+    ratios = result.represented / result.m[:, None]
+    positive = ratios[ratios > 0]
+    low = min(0.5, float(np.min(positive)) / 1.5) if positive.size else 0.5
+    ax.set_ylim(low, 4.0 * n / float(np.min(result.m)))
     ax.set_xlabel("density p = k/n", fontsize=_FONT)
     ax.set_ylabel("features per dimension (represented / m)", fontsize=_FONT)
     ax.tick_params(labelsize=_FONT)
