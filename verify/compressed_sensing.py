@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--deltas",
         type=_float_list,
-        default=d.deltas,
+        default=",".join(f"{v:g}" for v in d.deltas),
         metavar="D1,D2,...",
         help="δ = m/n values, comma-separated; m = round(δ n)",
     )

@@ -336,3 +336,19 @@ def test_run_bridge_result():
     assert r.successes[("toy", "linf")][0].max() <= 30
     assert set(r.transitions) >= set(TRANSITIONS)
     assert r.rho_w["nonnegative"][0] == weak_threshold(0.3, signed=False)
+
+
+def test_run_without_the_lps_still_makes_a_figure():
+    """--lp-trials 0 and --gaussian-trials 0 skip both LPs: their curves are not evaluated, their
+    transitions are NaN, and the figure leaves them out."""
+    from verify._cs_bridge_figure import bridge_figure
+
+    s = BridgeSettings(
+        n_features=8, deltas=(0.5,), densities=3, seeds=1, steps=20, batch=32, trials=20,
+        lp_trials=0, gaussian_trials=0, device="cpu",
+    )  # fmt: skip
+    r = run_bridge(s, progress=False)
+    assert np.all(r.successes[("lp_learned", "exact")] == -1)
+    assert np.all(r.successes[("lp_gaussian", "exact")] == -1)
+    assert math.isnan(r.transitions["lp_gaussian/exact"][0].rho)
+    assert len(bridge_figure(r).axes) == 4
