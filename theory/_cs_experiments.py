@@ -77,7 +77,9 @@ def wilson_interval(
     z = float(ndtri(0.5 + 0.5 * _check_confidence(confidence)))
     center = (s + 0.5 * z * z) / (t + z * z)
     half = z / (t + z * z) * np.sqrt(s * (t - s) / t + 0.25 * z * z)
-    low, high = np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+    # the exact ends: the interval reaches 0 when s = 0 and 1 when s = t (rounding would miss them)
+    low = np.where(s == 0, 0.0, np.clip(center - half, 0.0, 1.0))
+    high = np.where(s == t, 1.0, np.clip(center + half, 0.0, 1.0))
     return _pair(low, high)
 
 

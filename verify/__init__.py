@@ -2,6 +2,8 @@
 
 - ``python -m verify.phase_boundary``: the phase diagram, theory against training
   (:mod:`verify.phase_boundary`; the computation alone: :func:`verify.diagram.run_diagram`).
+- ``python -m verify.compressed_sensing``: the toy model as a decoder beside convex recovery and
+  the Donoho–Tanner transition (:mod:`verify.compressed_sensing`, docs/compressed_sensing.md).
 - :mod:`verify.compare`: agreement and Cohen's κ between phase maps, boundary extraction.
 - :mod:`verify.stats`: statistical tests for superposition.
 - :mod:`verify.plots`: figures (matplotlib Figures).

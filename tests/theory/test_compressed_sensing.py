@@ -552,3 +552,11 @@ def test_bad_types_raise_type_error():
         cs.weak_threshold("0.5")
     with pytest.raises(TypeError, match="n must be an integer"):
         cs.recovery_trial("10", 5, 2, seed=0)
+
+
+def test_wilson_interval_reaches_its_exact_ends():
+    from theory.compressed_sensing import wilson_interval
+
+    low, _ = wilson_interval(0, 37)
+    _, high = wilson_interval(37, 37)
+    assert low == 0.0 and high == 1.0
