@@ -83,7 +83,13 @@ def dimensions_per_feature(W: Any) -> NDArray[np.float64]:
 
 
 def n_represented(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> NDArray[np.int64]:
-    """Number of features with ‖W_i‖ > ``threshold``: (..., m, n) -> (...)."""
+    """Number of features with ‖W_i‖ > ``threshold``: (..., m, n) -> (...).
+
+    Caveat: when the optimum is degenerate (equal importances, dense features: any rotation of an
+    m-dimensional subspace is optimal) the norms can spread evenly, ‖W_i‖² ≈ m/n for every i, and
+    the count depends on the threshold (m = 19, n = 64 gives norms ≈ 0.54 and a count of 64).
+    ‖W‖²_F (= m/D*) is then the better continuous measure.
+    """
     return np.sum(feature_norms(W) > threshold, axis=-1)
 
 
