@@ -41,10 +41,10 @@ class Budget:
 
 BUDGETS = {
     "dev": Budget(
-        examples=25, train_examples=3, steps=400, seeds=3, mc_samples=2**15, all_seeds=False
+        examples=25, train_examples=3, steps=400, seeds=8, mc_samples=2**15, all_seeds=False
     ),
     "ci": Budget(
-        examples=100, train_examples=10, steps=1500, seeds=5, mc_samples=2**17, all_seeds=True
+        examples=100, train_examples=10, steps=1500, seeds=10, mc_samples=2**17, all_seeds=True
     ),
 }
 
