@@ -122,8 +122,8 @@ class Diagram:
     seed_labels: NDArray[np.str_]
     selection_loss: NDArray[np.float64]
     selection_loss_kind: str
-    W: NDArray[np.float64]
-    b: NDArray[np.float64]
+    W: NDArray[np.floating[Any]]
+    b: NDArray[np.floating[Any]]
     agreement: dict[str, float | None]
     kappa: dict[str, float | None]
     boundary: dict[str, Any]

@@ -242,7 +242,7 @@ def _title(diagram: Diagram) -> str:
 
 
 def _save_maps(diagram: Diagram, tmp: Path) -> None:
-    arrays = {
+    arrays: dict[str, Any] = {
         "importance": diagram.importance,
         "density": diagram.density,
         "empirical": diagram.empirical,
@@ -391,14 +391,15 @@ def report(diagram: Diagram, out: Path, files: list[Path]) -> str:
     rows = [("exact landscape optimum", "exact"), ("paper's candidates", "candidate")]
     spread = bd["spread"]
     for name, key in rows:
-        if diagram.agreement[key] is None:
+        agreement = diagram.agreement[key]
+        if agreement is None:
             continue
         err = bd[f"error_{key}"]
         mean_err = float(np.mean(np.abs(err[inside]))) if inside.any() else float("nan")
         sd = float(np.mean(spread[inside])) if spread is not None and inside.any() else float("nan")
         kappa = diagram.kappa[key]
         lines.append(
-            f"{name:<28}{100 * diagram.agreement[key]:>9.1f}%"
+            f"{name:<28}{100 * agreement:>9.1f}%"
             f"{'   n/a' if kappa is None or not math.isfinite(kappa) else f'{kappa:>8.3f}'}"
             f"   {mean_err:.3f} ± {sd:.3f}  (grid half-cell {bd['grid_half_cell']:.3f})"
         )
