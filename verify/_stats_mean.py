@@ -4,7 +4,7 @@ Two methods, both on samples ``y_1..y_N`` already scaled into ``[0, 1]``:
 
 * **betting** (default of :func:`verify.stats.superposition_test`): the predictable plug-in
   "hedged capital" of Waudby-Smith & Ramdas, *Estimating means of bounded random variables by
-  betting* (JRSS-B 2024), §4–5. To test ``H0: μ ≥ m`` a gambler starts with capital 1 and bets a
+  betting* (JRSS-B 2024). To test ``H0: μ ≥ m`` a gambler starts with capital 1 and bets a
   predictable fraction ``λ_t`` on each sample being below ``m``:
 
       K_t(m) = Π_{s ≤ t} (1 + λ_s (m − y_s)),     0 ≤ λ_s ≤ c / (1 − m).
@@ -15,11 +15,12 @@ Two methods, both on samples ``y_1..y_N`` already scaled into ``[0, 1]``:
   ``μ ≥ m``. The p-value is ``min(1, 1 / max_t K_t)``. Each factor is non-decreasing in ``m``
   (also where ``λ`` is capped), so the confidence set ``{m : max_t K_t(m) < 1/α}`` is an interval
   ``[0, u)`` and the test rejects iff ``m ≥ u``: the upper confidence bound ``u`` is found by
-  bisection and agrees with the test exactly.
+  bisection and agrees with the test up to the bisection's precision.
 
-  Bets (fixed-horizon tuning, their eq. 26 with one-sided level): ``λ_t = min(√(2 log(1/α) /
-  (N σ̂²_{t−1})), c / (1 − m))``, ``σ̂²_t = (1/4 + Σ_{s ≤ t} (y_s − μ̂_s)²) / (t + 1)``,
-  ``μ̂_t = (1/2 + Σ_{s ≤ t} y_s) / (t + 1)``, ``c = 3/4``.
+  Bets (their predictable plug-in, tuned for a fixed horizon N, one-sided level):
+  ``λ_t = min(√(2 log(1/α) / (N σ̂²_{t−1})), c / (1 − m))`` with
+  ``σ̂²_t = (1/4 + Σ_{s ≤ t} (y_s − μ̂_s)²) / (t + 1)``, ``μ̂_t = (1/2 + Σ_{s ≤ t} y_s) / (t + 1)``
+  and ``c = 3/4``.
 
 * **t**: Student's one-sided t-test. Asymptotically exact, but for the right-skewed, zero-inflated
   losses of sparse models it is anti-conservative for this (lower-tail) alternative: a sample with
