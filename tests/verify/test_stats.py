@@ -11,6 +11,7 @@ state the sample size and the least power they accept.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -265,7 +266,7 @@ def test_conditional_sampler_and_decomposition():
     ],
 )
 def test_superposition_test_rejects_bad_input(kwargs, error, words):
-    args = dict(W=ANTIPODAL, b=np.zeros(2), density=0.1, importance=np.ones(2))
+    args: dict[str, Any] = dict(W=ANTIPODAL, b=np.zeros(2), density=0.1, importance=np.ones(2))
     args.update(kwargs)
     with pytest.raises(error) as info:
         stats.superposition_test(
@@ -352,7 +353,7 @@ def test_count_test_from_a_train_result():
     ],
 )
 def test_count_test_rejects_bad_input(kwargs, error, words):
-    args = dict(weights=seeds_with_counts([3, 3]))
+    args: dict[str, Any] = dict(weights=seeds_with_counts([3, 3]))
     args.update(kwargs)
     with pytest.raises(error) as info:
         stats.represented_count_test(args.pop("weights"), **args)
@@ -377,7 +378,7 @@ def test_decodability_size_without_superposition():
     # Two orthonormal columns, three zero columns (the no-superposition optimum, n=5, m=2):
     # exactly m features depend on h, so a rejection needs a false discovery. R = 100, limit 5.
     W, _ = no_superposition_solution(np.ones(5), 0.1, 2)
-    rejections, null_p = 0, []
+    rejections, null_p = 0, list[float]()
     for seed in range(100):
         h, x = toy_data(W, 0.1, 600, seed)
         r = stats.decodability_test(h, x, seed=seed)
@@ -455,7 +456,7 @@ def test_n_hidden_override_and_m_at_least_n():
 )
 def test_decodability_rejects_bad_input(kwargs, error, words):
     h, x = toy_data(ANTIPODAL, 0.5, 100, 0)
-    args = dict(hidden=h, features=x)
+    args: dict[str, Any] = dict(hidden=h, features=x)
     args.update(kwargs)
     with pytest.raises(error) as info:
         stats.decodability_test(args.pop("hidden"), args.pop("features"), **args)
