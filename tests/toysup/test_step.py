@@ -13,7 +13,16 @@ from toysup.step import TiedStep
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
 @pytest.mark.parametrize(
     ("instances", "n", "m", "batch", "explicit"),
-    [(3, 5, 2, 17, 17), (2, 2, 1, 64, 64), (1, 7, 7, 5, 5), (3, 4, 2, 40, 9), (2, 2, 1, 64, 1)],
+    [
+        (3, 5, 2, 17, 17),  # broadcast multiply-adds (n·m·C <= 512)
+        (2, 2, 1, 640, 640),  # batched products (n·m·C > 512)
+        (4, 3, 2, 33, 33),
+        (1, 7, 7, 5, 5),
+        (3, 4, 2, 40, 9),
+        (2, 2, 1, 64, 1),
+        (3, 6, 3, 30, 12),
+        (2, 5, 3, 60, 50),  # batched products, compact batch
+    ],
 )
 def test_gradients_match_autograd(activation, reduction, instances, n, m, batch, explicit):
     """Full batches, and compact batches where only ``explicit`` examples are stored and the
