@@ -138,15 +138,21 @@ class SparseSampler:
         self.n_slots = int(budget.sum())
 
     def draw(self, flat: Tensor, source: UniformSource) -> Tensor:
-        """Fill the start of ``flat`` and return it as (instances, features, batch)."""
+        """Fill the start of ``flat`` and return it as (instances, features, batch). ``flat`` needs
+        one element more than the batch (a spare for out-of-batch writes)."""
+        if flat.numel() <= math.prod(self.shape):
+            raise ValueError(
+                f"the sparse sampler needs a buffer of more than {math.prod(self.shape)} "
+                f"elements (the batch plus a spare), got {flat.numel()}"
+            )
         x = _view(flat, *self.shape)
         x.zero_()
         positions = self._positions(x.dtype, source, self.slot_log_q, self.row_first_slot)
-        self._scatter(x.view(-1), self.slot_offset, positions, source)
+        self._scatter(flat, self.slot_offset, positions, source)
         last = positions[self.row_last_slot]
         short = torch.nonzero(last < self.batch_size).reshape(-1)
         while short.numel() > 0:  # rows whose budget ended inside the batch (rare)
-            last = self._extend(x.view(-1), short, last[short], source)
+            last = self._extend(flat, short, last[short], source)
             keep = last < self.batch_size
             short, last = short[keep], last[keep]
         return x
@@ -166,12 +172,14 @@ class SparseSampler:
     def _scatter(
         self, flat: Tensor, offset: Tensor, positions: Tensor, source: UniformSource
     ) -> None:
-        """Add uniform values at the in-batch positions; overshooting slots add 0 at the row's
-        last example (accumulate, so they never overwrite a real value)."""
-        inside = positions <= self.batch_size
-        index = offset + positions.clamp_(max=self.batch_size)
+        """Write uniform values at the in-batch positions; slots past the batch write to the
+        buffer's last element, a spare one outside the batch (``scatter_`` is several times faster
+        than ``index_put_`` on CPU). Clamps ``positions`` to the batch size."""
+        trash = flat.new_full((), flat.numel() - 1, dtype=torch.int64)
+        index = torch.where(positions <= self.batch_size, offset + positions, trash)
+        positions.clamp_(max=self.batch_size)
         values = source.fill(torch.empty(positions.shape, dtype=flat.dtype, device=flat.device))
-        flat.index_put_((index,), values.mul_(inside), accumulate=True)
+        flat.scatter_(0, index, values)
 
     def _extend(self, flat: Tensor, rows: Tensor, start: Tensor, source: UniformSource) -> Tensor:
         """Draw one more budget of gaps for ``rows`` after position ``start``; return the new
@@ -290,7 +298,7 @@ def sample_features(
     check_matrix("density", arr.numpy(), (arr.shape[0], arr.shape[1]), kind="density")
     dens = arr.to(device=generator.device, dtype=dtype)
     instances, features = dens.shape
-    flat = torch.empty(instances * features * batch_size, dtype=dtype, device=generator.device)
+    flat = torch.empty(instances * features * batch_size + 1, dtype=dtype, device=generator.device)
     sampler = (
         DenseSampler(dens, batch_size) if method == "dense" else SparseSampler(dens, batch_size)
     )

@@ -56,12 +56,12 @@ class TiedStep:
         self.batch_size = batch_size
         self.relu = relu
         # Flat storage; each step views the first I·n·C (or I·m·C) entries, contiguous.
-        self.x_flat = torch.empty(big, dtype=dtype, device=device)  # features x
+        self.x_flat = torch.empty(big + 1, dtype=dtype, device=device)  # x, and a spare element
         self.z_flat = torch.empty(big, dtype=dtype, device=device)  # pre-activations z
         self.delta_flat = torch.empty(big, dtype=dtype, device=device)  # δ / c
         self.h_flat = torch.empty(small, dtype=dtype, device=device)  # hidden h = W x
         self.g_flat = torch.empty(small, dtype=dtype, device=device)  # W diag(c) δ
-        self.x = self.x_flat.view(n_instances, n_features, batch_size)
+        self.x = self.x_flat[:big].view(n_instances, n_features, batch_size)
         self.z = self.z_flat.view(n_instances, n_features, batch_size)
 
     def gradients(

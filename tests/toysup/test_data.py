@@ -35,7 +35,7 @@ def _draw(method, density, batch, seed, source="torch", **kw):
         if source == "torch"
         else NumpyUniforms(seed)
     )
-    flat = torch.empty(dens.numel() * batch, dtype=torch.float64)
+    flat = torch.empty(dens.numel() * batch + 1, dtype=torch.float64)  # + the sparse sampler's spare
     x = SAMPLERS[method](dens, batch, **kw).draw(flat, uniforms)  # (I, n, C)
     full = torch.zeros(*dens.shape, batch, dtype=torch.float64)
     full[:, :, : x.shape[2]] = x
@@ -162,3 +162,9 @@ def test_compact_sampler_pattern_law(density):
     if keep.sum() > 1:
         assert stats.chisquare(observed[keep], expected[keep]).pvalue > 1e-4
     assert observed[~keep].sum() == 0
+
+
+def test_sparse_sampler_needs_a_spare_element():
+    sampler = SparseSampler(torch.full((1, 2), 0.1), 8)
+    with pytest.raises(ValueError, match="more than 16 elements"):
+        sampler.draw(torch.empty(16), NumpyUniforms(0))
