@@ -35,7 +35,9 @@ def _draw(method, density, batch, seed, source="torch", **kw):
         if source == "torch"
         else NumpyUniforms(seed)
     )
-    flat = torch.empty(dens.numel() * batch + 1, dtype=torch.float64)  # + the sparse sampler's spare
+    flat = torch.empty(
+        dens.numel() * batch + 1, dtype=torch.float64
+    )  # + the sparse sampler's spare
     x = SAMPLERS[method](dens, batch, **kw).draw(flat, uniforms)  # (I, n, C)
     full = torch.zeros(*dens.shape, batch, dtype=torch.float64)
     full[:, :, : x.shape[2]] = x
