@@ -19,6 +19,7 @@ Read top to bottom:
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 import time
@@ -243,14 +244,20 @@ def _train_block(
     bar: Progress,
     stop: threading.Event,
 ) -> None:
-    """All steps of one block. On CUDA nothing in the loop waits for the device: the logged losses
-    and the first step with a non-finite gradient are recorded on the device and read by the host
-    every :data:`CUDA_CHECK_EVERY` steps and at the end."""
+    """All steps of one block. On CPU the gradient is checked every step and each logged loss as
+    it is logged (reading a CPU tensor costs nothing). On CUDA nothing in the loop waits for the
+    device: the logged losses and the first step with a non-finite gradient are recorded on the
+    device and read by the host every :data:`CUDA_CHECK_EVERY` steps and at the end."""
     log_index = {step: k for k, step in enumerate(log_steps)}
-    device = blk.params.device
-    check_every = 1 if device.type == "cpu" else CUDA_CHECK_EVERY
-    logged = torch.full((len(log_steps), blk.stop - blk.start), float("nan"), device=device)
-    bad_step = torch.full((), -1, dtype=torch.int64, device=device)
+    on_cpu = blk.params.device.type == "cpu"
+    logged = torch.full(
+        (len(log_steps), blk.stop - blk.start), float("nan"), device=blk.params.device
+    )
+    bad_step = torch.full((), -1, dtype=torch.int64, device=blk.params.device)
+    lrs = [
+        training.lr * lr_multiplier(training.schedule, t, training.steps)
+        for t in range(training.steps)
+    ]
     reported = 0
     for step in range(training.steps):
         x = blk.sampler.draw(blk.step.x_flat, blk.source)  # (I_b, n, C)
@@ -258,12 +265,17 @@ def _train_block(
         k = log_index.get(step)
         if k is not None:
             logged[k] = blk.step.loss(blk.loss_importance, blk.b)
-        nonfinite = ~torch.isfinite(blk.grads).all()
-        bad_step = torch.where(nonfinite & (bad_step < 0), step, bad_step)
-        if (step + 1) % check_every == 0 or step + 1 == training.steps:
-            _check_block(blk, step, bad_step, logged, log_steps, history)
-        lr = training.lr * lr_multiplier(training.schedule, step, training.steps)
-        blk.optimizer.step(blk.grads, lr)
+        finite = torch.isfinite(blk.grads).all()
+        if on_cpu:
+            if not bool(finite):
+                _raise_diverged(blk, step)
+            if k is not None:
+                _check_block(blk, step, bad_step, logged, log_steps, history)
+        else:
+            bad_step = torch.where(~finite & (bad_step < 0), step, bad_step)
+            if (step + 1) % CUDA_CHECK_EVERY == 0 or step + 1 == training.steps:
+                _check_block(blk, step, bad_step, logged, log_steps, history)
+        blk.optimizer.step(blk.grads, lrs[step])
         if k is not None:
             bar.update(step + 1 - reported)
             reported = step + 1
@@ -281,7 +293,7 @@ def _check_block(
     history: np.ndarray,
 ) -> None:
     """Copy the logged losses (up to ``step``) to the host; raise if anything went non-finite."""
-    done = sum(1 for s in log_steps if s <= step)
+    done = bisect.bisect_right(log_steps, step)
     losses = logged[:done].cpu().numpy()
     history[:done, blk.start : blk.stop] = losses
     first_bad = int(bad_step)
