@@ -16,8 +16,6 @@ from torch import Tensor
 
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
 from toysup.data import (
-    COMPACT_FRACTION,
-    SPARSE_DENSITY_THRESHOLD,
     CompactSampler,
     DenseSampler,
     NumpyUniforms,
@@ -56,11 +54,15 @@ def activity(density: np.ndarray) -> np.ndarray:
 
 
 def plan_blocks(
-    features: FeatureConfig, training: TrainConfig, n_features: int, device: torch.device
+    features: FeatureConfig,
+    training: TrainConfig,
+    n_features: int,
+    n_hidden: int,
+    device: torch.device,
 ) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
     """Order the configurations and cut them into blocks.
 
-    1. Each configuration gets the sampler that suits it (:func:`choose_sampler`); configurations
+    1. Each configuration gets the cheapest sampler (:func:`choose_sampler`); configurations
        are ordered by sampler, then by activity, so that blocks are homogeneous.
     2. A sampler group too small to be worth its own per-operation overhead (under half a block)
        joins the next group.
@@ -75,7 +77,7 @@ def plan_blocks(
     if device.type != "cpu":
         kind = "dense" if training.sampler == "auto" else training.sampler
         return np.arange(n_configs), [(0, n_configs, kind)]
-    kinds = [choose_sampler(density[c : c + 1], training) for c in range(n_configs)]
+    kinds = [choose_sampler(density[c : c + 1], training, n_hidden) for c in range(n_configs)]
     rank = np.array([_KINDS.index(k) for k in kinds])
     order = np.lexsort((activity(density), rank))
     width = np.array([CompactSampler.expected_width(density[c : c + 1], batch) for c in order])
@@ -89,7 +91,9 @@ def plan_blocks(
             groups.append((start, i))
             start = i
     bounds = [block for a, b in groups for block in _equal_cuts(cost, a, b)]
-    return order, [(a, b, choose_sampler(density[order[a:b]], training)) for a, b in bounds]
+    return order, [
+        (a, b, choose_sampler(density[order[a:b]], training, n_hidden)) for a, b in bounds
+    ]
 
 
 def _equal_cuts(cost: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
@@ -120,16 +124,37 @@ def _equal_cuts(cost: np.ndarray, start: int, stop: int) -> list[tuple[int, int]
 _KINDS = ("compact", "sparse", "dense")
 
 
-def choose_sampler(density: np.ndarray, training: TrainConfig) -> str:
-    """The cheapest exact sampler for instances with these densities (instances, features)."""
+#: Cost model of one step per explicit entry, in ns, measured with bench/bench_sampler.py and
+#: bench/bench_trainer.py on the development machine (2 AVX2 cores). Only the ranking matters.
+_DRAW_NS = {"dense": 2.7, "sparse": 0.3, "compact": 5.0}  # per explicit entry (sparse: zero fill)
+_SPARSE_SLOT_NS = 20.0  # per gap drawn by the row-sparse sampler
+_GRADIENT_NS, _GRADIENT_NS_PER_HIDDEN = 2.0, 0.12  # per explicit entry, and per hidden unit
+
+
+def sampler_costs(density: np.ndarray, batch: int, n_hidden: int) -> dict[str, float]:
+    """Estimated time (ns) of one step's draw and gradients for instances with these densities
+    (instances, features), by sampler: the dense and row-sparse samplers keep all B examples, the
+    compact one the block's widest active count; the row-sparse one also pays per gap drawn."""
+    instances, n = density.shape
+    gradient = _GRADIENT_NS + _GRADIENT_NS_PER_HIDDEN * n_hidden
+    full = instances * n * batch
+    mean = batch * density
+    slots = np.sum(np.ceil(mean + 4 * np.sqrt(mean * (1 - density)) + 4))
+    width = CompactSampler.expected_width(density, batch)
+    return {
+        "dense": full * (_DRAW_NS["dense"] + gradient),
+        "sparse": full * (_DRAW_NS["sparse"] + gradient) + slots * _SPARSE_SLOT_NS,
+        "compact": instances * n * width * (_DRAW_NS["compact"] + gradient),
+    }
+
+
+def choose_sampler(density: np.ndarray, training: TrainConfig, n_hidden: int) -> str:
+    """The cheapest exact sampler (:func:`sampler_costs`) for instances with these densities
+    (instances, features), unless ``training.sampler`` names one."""
     if training.sampler != "auto":
         return training.sampler
-    batch = training.batch_size
-    if CompactSampler.expected_width(density, batch) <= COMPACT_FRACTION * batch:
-        return "compact"
-    if density.mean() < SPARSE_DENSITY_THRESHOLD:
-        return "sparse"
-    return "dense"
+    costs = sampler_costs(density, training.batch_size, n_hidden)
+    return min(_KINDS, key=lambda kind: costs[kind])
 
 
 def make_sampler(kind: str, density: Tensor, batch_size: int) -> Sampler:

@@ -33,13 +33,6 @@ from torch import Tensor
 
 from toysup._validation import check_choice, check_int, check_matrix
 
-#: Row-sparse sampling pays off below this mean density (it costs ~10 passes per non-zero entry,
-#: the dense sampler one uniform and three passes per entry).
-SPARSE_DENSITY_THRESHOLD = 0.1
-#: Compact sampling is used when the expected number of explicit examples is below this fraction
-#: of the batch.
-COMPACT_FRACTION = 0.75
-
 
 class UniformSource(Protocol):
     """Where uniforms on [0, 1) come from."""
@@ -307,8 +300,6 @@ def sample_features(
 
 
 __all__ = [
-    "COMPACT_FRACTION",
-    "SPARSE_DENSITY_THRESHOLD",
     "CompactSampler",
     "DenseSampler",
     "NumpyUniforms",

@@ -127,7 +127,7 @@ def train(
 
     n_configs, n_seeds = features.n_instances, training.n_seeds
     n, m = model.n_features, model.n_hidden
-    order, plan = plan_blocks(features, training, n, device)
+    order, plan = plan_blocks(features, training, n, m, device)
     instance_order = (order[:, None] * n_seeds + np.arange(n_seeds)[None, :]).reshape(-1)
 
     init = torch.Generator(device=device)

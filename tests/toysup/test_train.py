@@ -117,9 +117,11 @@ def test_instance_result_does_not_depend_on_batch_companions(density):
 
 
 def test_bitwise_reproducible_and_independent_of_worker_count(tiny, monkeypatch):
-    monkeypatch.setattr("toysup._blocks.BLOCK_ELEMENTS", 4096)  # force several blocks
+    monkeypatch.setattr("toysup._blocks.BLOCK_ELEMENTS", 32768)  # force several blocks
     density = np.geomspace(0.001, 1, 30)[:, None] * np.linspace(0.5, 1, 40)  # 40 features
-    feats, model, training = tiny(n=40, instances=30, steps=40, n_seeds=2, density=density)
+    feats, model, training = tiny(
+        n=40, instances=30, steps=40, n_seeds=2, density=density, batch_size=256
+    )
     a = train(feats, model, training, workers=1)
     b = train(feats, model, training, workers=2)
     assert a.info["blocks"] > 1  # several blocks, so the worker count could matter
