@@ -10,14 +10,34 @@
 - :mod:`verify.strategies`: hypothesis strategies for property tests (needs ``hypothesis``).
 - ``pytest --pyargs verify.properties``: the property suite (docs/property_suite.md).
 
-Submodules are imported on use, so ``import verify`` stays light.
+Submodules are imported on use, so ``import verify`` stays light; the main public names are
+available here too (``verify.superposition_test``, ``verify.run_diagram``, ...), loaded lazily.
 """
 
+from importlib import import_module as _import_module
 from importlib import metadata as _metadata
+from typing import Any
 
 try:
     __version__ = _metadata.version("toysup")
 except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+_LAZY = {
+    "superposition_test": "verify.stats",
+    "represented_count_test": "verify.stats",
+    "decodability_test": "verify.stats",
+    "DiagramSettings": "verify.diagram",
+    "run_diagram": "verify.diagram",
+    "agreement": "verify.compare",
+    "cohen_kappa": "verify.compare",
+    "boundary_from_labels": "verify.compare",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(_import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'verify' has no attribute {name!r}")
