@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +22,11 @@ import numpy as np
 from theory.compressed_sensing import BOUNDS
 from verify._cs_bridge_transition import Transition
 from verify._cs_bridge_types import BridgeResult
+from verify._output import check_output_dir as check_output_dir
+from verify._output import json_ready, versions, write_atomically
 
 SCHEMA = 1
 FIGURE_FORMATS = ("png", "pdf")
-MARKER = "summary.json"  # an earlier run's directory holds it
 
 INPUTS = (
     "exactly k non-zeros on a uniformly random support, values Uniform[0, 1); the model was "
@@ -49,35 +46,9 @@ DECODERS_TEXT = {
 }
 
 
-def check_output_dir(out: Path) -> None:
-    """Refuse a path that is a file, or a non-empty directory that is not an earlier run."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise ValueError(
-            f"--out {out} is not empty and holds no earlier run (no {MARKER}); "
-            "choose another directory"
-        )
-
-
 def write_outputs(result: BridgeResult, out: Path, *, argv: list[str]) -> list[Path]:
-    """Write every file into a temporary sibling directory, then rename it into place."""
-    check_output_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        names = _write_files(result, tmp, argv)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "run")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return [out / name for name in names]
+    """Write every file (atomically: see :mod:`verify._output`); return their paths."""
+    return write_atomically(out, lambda tmp: _write_files(result, tmp, argv))
 
 
 def _write_files(result: BridgeResult, tmp: Path, argv: list[str]) -> list[str]:
@@ -97,29 +68,10 @@ def _write_files(result: BridgeResult, tmp: Path, argv: list[str]) -> list[str]:
     return names
 
 
-def clean(value: Any) -> Any:
-    """JSON-ready: arrays to lists, numpy scalars to Python, NaN/inf to None."""
-    if isinstance(value, np.ndarray):
-        return [clean(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, Transition):
-        return value.to_dict()
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(float(value)) else None
-    return value
-
-
 def summarize(result: BridgeResult, *, files: list[str]) -> dict[str, Any]:
     """The content of summary.json (keys documented in docs/compressed_sensing.md)."""
     s = result.settings
-    return clean(
+    return json_ready(
         {
             "schema": SCHEMA,
             "settings": s.to_dict(),
@@ -155,7 +107,7 @@ def summarize(result: BridgeResult, *, files: list[str]) -> dict[str, Any]:
             "runtime_s": result.timings["total_s"],
             "timings": result.timings,
             "files": files,
-            "versions": _versions(),
+            "versions": versions(),
         }
     )
 
@@ -218,17 +170,9 @@ def _per_delta(result: BridgeResult, d: int) -> dict[str, Any]:
     }
 
 
-def _versions() -> dict[str, str]:
-    import torch
-
-    from verify import __version__
-
-    return {"toysup": __version__, "torch": torch.__version__, "python": platform.python_version()}
-
-
 def _config(result: BridgeResult, argv: list[str]) -> dict[str, Any]:
     s = result.settings
-    return clean(
+    return json_ready(
         {
             "schema": SCHEMA,
             "command": ["python", "-m", "verify.compressed_sensing", *argv],

@@ -14,11 +14,7 @@ import argparse
 import csv
 import json
 import math
-import os
-import platform
-import shutil
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from toysup.config import DEFAULT_ADAMW_WEIGHT_DECAY
+from verify._output import check_output_dir, json_ready, versions, write_atomically
 from verify.diagram import Diagram, DiagramSettings, run_diagram
 
 SCHEMA = 1
@@ -149,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")
         out = Path(args.out)
-        _check_output_dir(out)
+        check_output_dir(out)
         _check_device(settings.device)
     except (ValueError, TypeError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
@@ -171,35 +168,9 @@ def _check_device(device: str) -> None:
         raise ValueError(f"--device {device} requested but CUDA is not available; use cpu or auto")
 
 
-def _check_output_dir(out: Path) -> None:
-    """Refuse to replace a directory that is neither empty nor an earlier run's output."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
-        raise ValueError(
-            f"--out {out} is not empty and holds no earlier phase_boundary run (no summary.json); "
-            "choose another directory"
-        )
-
-
 def write_outputs(diagram: Diagram, out: Path, *, argv: list[str]) -> list[Path]:
-    """Write every file into a temporary directory, then move it into place (no half-written
-    output directory, even if writing fails)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        names = _write_files(diagram, tmp, argv)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "run")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return [out / name for name in names]
+    """Write every file (atomically: see :mod:`verify._output`); return their paths."""
+    return write_atomically(out, lambda tmp: _write_files(diagram, tmp, argv))
 
 
 def _write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
@@ -266,23 +237,6 @@ def _save_maps(diagram: Diagram, tmp: Path) -> None:
                 writer.writerow([*row, exact, f"{diagram.vote_share[i, j]:.3f}"])
 
 
-def _clean(value: Any) -> Any:
-    """JSON-ready: arrays to lists, NaN to None."""
-    if isinstance(value, np.ndarray):
-        return [_clean(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (float, np.floating)):
-        return None if not math.isfinite(float(value)) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.str_):
-        return str(value)
-    return value
-
-
 def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
     """The content of summary.json (keys documented in docs/phase_boundary.md)."""
     s, bd = diagram.settings, diagram.boundary
@@ -293,7 +247,7 @@ def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
         return None if err is None or not inside.any() else float(np.mean(np.abs(err[inside])))
 
     training = s.train_config()
-    return _clean(
+    return json_ready(
         {
             "schema": SCHEMA,
             "n_features": s.n_features,
@@ -338,7 +292,7 @@ def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
             "runtime_s": diagram.timings["total_s"],
             "timings": diagram.timings,
             "files": files,
-            "versions": _versions(),
+            "versions": versions(),
         }
     )
 
@@ -348,14 +302,6 @@ def _selection_text(diagram: Diagram) -> str:
     if diagram.settings.selection == "best":
         return f"best of {k} seeds per cell (lowest loss)"
     return f"{k} seeds per cell, the highest-loss one discarded, majority label of the rest"
-
-
-def _versions() -> dict[str, str]:
-    import torch
-
-    from verify import __version__
-
-    return {"toysup": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
 def _config(diagram: Diagram, argv: list[str]) -> dict[str, Any]:
