@@ -21,6 +21,7 @@ numbers, so differences between seeds are not sampling noise).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,29 @@ def estimate_loss(
     return _plain(W, b, density, importance, samples, source, relu, group)
 
 
+def _moments(
+    draw: Callable[[int], Tensor],
+    total: int,
+    W: Tensor,
+    b: Tensor,
+    importance: Tensor,
+    relu: bool,
+) -> tuple[Tensor, Tensor]:
+    """Mean and (unbiased) variance per instance of the per-example loss over ``total`` examples,
+    drawn ``CHUNK`` at a time by ``draw(k)`` -> x (I, n, k). float64, shape (I,)."""
+    acc = torch.zeros(W.shape[0], dtype=torch.float64, device=W.device)
+    acc_sq = torch.zeros_like(acc)
+    done = 0
+    while done < total:
+        chunk = min(CHUNK, total - done)
+        loss = per_example_loss(W, b, draw(chunk), importance, relu=relu).double()
+        acc += loss.sum(1)
+        acc_sq += loss.square().sum(1)
+        done += chunk
+    mean = acc / total
+    return mean, (acc_sq / total - mean.square()).clamp_min(0.0) * total / max(total - 1, 1)
+
+
 def _plain(
     W: Tensor,
     b: Tensor,
@@ -77,18 +101,11 @@ def _plain(
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     sampler = DenseSampler(density, CHUNK)
     flat = torch.empty(density.numel() * CHUNK, dtype=W.dtype, device=W.device)
-    total = torch.zeros(W.shape[0], dtype=torch.float64, device=W.device)
-    total_sq = torch.zeros_like(total)
-    done = 0
-    while done < samples:
-        chunk = min(CHUNK, samples - done)
-        x = sampler.draw(flat, source)[:, :, :chunk].repeat_interleave(group, dim=0)
-        loss = per_example_loss(W, b, x, importance, relu=relu).double()
-        total += loss.sum(1)
-        total_sq += loss.square().sum(1)
-        done += chunk
-    mean = total / samples
-    var = (total_sq / samples - mean.square()).clamp_min(0.0) * samples / max(samples - 1, 1)
+
+    def draw(k: int) -> Tensor:
+        return sampler.draw(flat, source)[:, :, :k].repeat_interleave(group, dim=0)
+
+    mean, var = _moments(draw, samples, W, b, importance, relu)
     return mean.cpu().numpy(), torch.sqrt(var / samples).cpu().numpy()
 
 
@@ -117,24 +134,14 @@ def _stratified(
     var = torch.zeros_like(mean)
     buffer = torch.empty(density.shape[0] * n * CHUNK, dtype=W.dtype, device=W.device)
     for row in range(len(patterns)):
-        active, prob, per_pattern = active_sets[row], prob_all[:, row], int(counts[row])
-        total = torch.zeros_like(mean)
-        total_sq = torch.zeros_like(mean)
-        done = 0
-        while done < per_pattern:
-            chunk = min(CHUNK, per_pattern - done)
-            x = source.fill(buffer[: density.shape[0] * n * chunk].view(-1, n, chunk))
-            x = (x * active[None, :, None]).repeat_interleave(group, dim=0)
-            loss = per_example_loss(W, b, x, importance, relu=relu).double()
-            total += loss.sum(1)
-            total_sq += loss.square().sum(1)
-            done += chunk
-        m = total / per_pattern
-        v = (
-            (total_sq / per_pattern - m.square()).clamp_min(0.0)
-            * per_pattern
-            / max(per_pattern - 1, 1)
-        )
-        mean += prob * m
-        var += prob.square() * v / per_pattern
+        active = active_sets[row]
+
+        def draw(k: int, active: Tensor = active) -> Tensor:
+            x = source.fill(buffer[: density.shape[0] * n * k].view(-1, n, k))
+            return (x * active[None, :, None]).repeat_interleave(group, dim=0)
+
+        per_pattern = int(counts[row])
+        m, v = _moments(draw, per_pattern, W, b, importance, relu)
+        mean += prob_all[:, row] * m
+        var += prob_all[:, row].square() * v / per_pattern
     return mean.cpu().numpy(), torch.sqrt(var).cpu().numpy()
