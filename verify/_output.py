@@ -75,6 +75,14 @@ def json_ready(value: Any) -> Any:
     return value
 
 
+def check_device(device: str) -> None:
+    """Refuse ``--device cuda...`` on a machine without CUDA (before anything is written)."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device} requested but CUDA is not available; use cpu or auto")
+
+
 def versions() -> dict[str, str]:
     import torch
 

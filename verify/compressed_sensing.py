@@ -42,6 +42,7 @@ from verify._cs_bridge_decode import TOLERANCE_FACTORS, decode_cell, draw_inputs
 from verify._cs_bridge_transition import Transition, first_crossing, transition_50
 from verify._cs_bridge_types import BridgeResult as BridgeResult
 from verify._cs_bridge_types import BridgeSettings as BridgeSettings
+from verify._output import check_device
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -319,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
         out = Path(args.out)
         output.check_output_dir(out)
-        _check_cuda(settings.device)
+        check_device(settings.device)
     except (ValueError, TypeError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -327,13 +328,6 @@ def main(argv: list[str] | None = None) -> int:
     files = output.write_outputs(result, out, argv=sys.argv[1:] if argv is None else list(argv))
     print(out if args.quiet else output.report(result, out, files))
     return 0
-
-
-def _check_cuda(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device} requested but CUDA is not available; use cpu or auto")
 
 
 if __name__ == "__main__":

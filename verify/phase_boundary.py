@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from toysup.config import DEFAULT_ADAMW_WEIGHT_DECAY
-from verify._output import check_output_dir, json_ready, versions, write_atomically
+from verify._output import (
+    check_device,
+    check_output_dir,
+    json_ready,
+    versions,
+    write_atomically,
+)
 from verify.diagram import Diagram, DiagramSettings, run_diagram
 
 SCHEMA = 1
@@ -147,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")
         out = Path(args.out)
         check_output_dir(out)
-        _check_device(settings.device)
+        check_device(settings.device)
     except (ValueError, TypeError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -159,13 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(report(diagram, out, written))
     return 0
-
-
-def _check_device(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device} requested but CUDA is not available; use cpu or auto")
 
 
 def write_outputs(diagram: Diagram, out: Path, *, argv: list[str]) -> list[Path]:

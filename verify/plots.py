@@ -93,13 +93,20 @@ def label_colours(labels: Sequence[str]) -> dict[str, str]:
 # ----------------------------------------------------------------------------- argument checks
 
 
-def _axis(name: str, values: Any) -> FloatArray:
+def _vector(name: str, values: Any) -> FloatArray:
+    """A non-empty 1-D float array, or a TypeError/ValueError naming ``name``."""
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a 1-D array of numbers, got {values!r}") from exc
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    return arr
+
+
+def _axis(name: str, values: Any) -> FloatArray:
+    """A log-axis grid: finite, positive, strictly increasing."""
+    arr = _vector(name, values)
     if not np.all(np.isfinite(arr) & (arr > 0)):
         raise ValueError(f"{name} must be finite and > 0 (a log axis), got {arr.tolist()}")
     if arr.size > 1 and not np.all(np.diff(arr) > 0):
@@ -457,7 +464,7 @@ def dimensionality_figure(density: Any, W: Any, *, title: str | None = None) -> 
         features that are not represented sit near 0), and dashed reference lines at the sticky
         fractions 1, 3/4, 2/3, 1/2, 2/5, 3/8, labelled by the configuration they belong to.
     """
-    p = _axis_unsorted("density", density)
+    p = _densities("density", density)
     arr = _weights(W)
     if arr.shape[0] != p.size:
         raise ValueError(
@@ -518,13 +525,9 @@ def dimensionality_figure(density: Any, W: Any, *, title: str | None = None) -> 
     return fig
 
 
-def _axis_unsorted(name: str, values: Any) -> FloatArray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-D array of numbers, got {values!r}") from exc
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+def _densities(name: str, values: Any) -> FloatArray:
+    """Densities in (0, 1], in any order."""
+    arr = _vector(name, values)
     if not np.all((arr > 0) & (arr <= 1)):
         raise ValueError(f"{name} must lie in (0, 1] (density p = 1 − S), got {arr.tolist()}")
     return arr
