@@ -172,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for key in args.workloads:
         w = all_workloads[key]
-        # Pass 1: each trainer's best thread setting (one timing each).
-        ref_try = {t: time_reference(w, t, 1) for t in (1, 2)}
-        our_try = {k: time_toysup(w, k, 1) for k in (1, 2)}
+        # Pass 1: each trainer's best thread setting (median of three timings each).
+        ref_try = {t: time_reference(w, t, 3) for t in (1, 2)}
+        our_try = {k: time_toysup(w, k, 3) for k in (1, 2)}
         best_t = min(ref_try, key=lambda t: ref_try[t])
         best_k = min(our_try, key=lambda k: our_try[k])
         # Pass 2: rounds that time both trainers back to back, so that a machine whose speed drifts

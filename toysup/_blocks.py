@@ -19,12 +19,14 @@ from toysup.data import (
     CompactSampler,
     DenseSampler,
     NumpyUniforms,
+    SparseBatch,
     SparseSampler,
     TorchUniforms,
     UniformSource,
 )
 from toysup.optim import Adam
 from toysup.step import TiedStep
+from toysup.step_gram import GramStep
 
 #: Target number of explicit feature entries (instances × features × examples) per CPU block:
 #: small enough to stay in cache and to give every core work, large enough that per-operation
@@ -121,7 +123,8 @@ def _equal_cuts(cost: np.ndarray, start: int, stop: int) -> list[tuple[int, int]
     return greedy(high) if high < BLOCK_ELEMENTS else fewest
 
 
-_KINDS = ("compact", "sparse", "dense")
+#: The kinds in the order of the densities they suit (configurations are grouped in this order).
+_KINDS = ("compact", "gram", "sparse", "dense")
 
 
 #: Cost model of one step per explicit entry, in ns, measured with bench/bench_sampler.py and
@@ -129,21 +132,34 @@ _KINDS = ("compact", "sparse", "dense")
 _DRAW_NS = {"dense": 2.7, "sparse": 0.3, "compact": 5.0}  # per explicit entry (sparse: zero fill)
 _SPARSE_SLOT_NS = 20.0  # per gap drawn by the row-sparse sampler
 _GRADIENT_NS, _GRADIENT_NS_PER_HIDDEN = 2.0, 0.12  # per explicit entry, and per hidden unit
+#: The Gram step (toysup.step_gram): per (feature, example) entry, per example, per multiply-add
+#: of its two m·n² products, per non-zero entry and feature (its two gathers of rows of length n),
+#: and per step (fitted to bench/bench_kinds.py).
+_GRAM_NS_PER_ENTRY, _GRAM_NS_PER_EXAMPLE, _GRAM_NS_PER_MAC = 0.9, 40.0, 0.035
+_GRAM_NS_PER_GATHER, _GRAM_NS_FIXED = 0.55, 300_000.0
 
 
 def sampler_costs(density: np.ndarray, batch: int, n_hidden: int) -> dict[str, float]:
     """Estimated time (ns) of one step's draw and gradients for instances with these densities
-    (instances, features), by sampler: the dense and row-sparse samplers keep all B examples, the
-    compact one the block's widest active count; the row-sparse one also pays per gap drawn."""
+    (instances, features), by kind: the dense and row-sparse samplers keep all B examples, the
+    compact one the block's widest active count; the row-sparse one also pays per gap drawn; the
+    Gram step ("gram": row-sparse entries, :mod:`toysup.step_gram`) pays per entry, for its
+    m·n² products and per non-zero entry."""
     instances, n = density.shape
     gradient = _GRADIENT_NS + _GRADIENT_NS_PER_HIDDEN * n_hidden
     full = instances * n * batch
     mean = batch * density
-    slots = np.sum(np.ceil(mean + 4 * np.sqrt(mean * (1 - density)) + 4))
+    slots = np.sum(np.ceil(mean + 4 * np.sqrt(mean * (1 - density)) + 4)) * _SPARSE_SLOT_NS
     width = CompactSampler.expected_width(density, batch)
+    gram_products = 2 * n_hidden * n * n * _GRAM_NS_PER_MAC
     return {
         "dense": full * (_DRAW_NS["dense"] + gradient),
-        "sparse": full * (_DRAW_NS["sparse"] + gradient) + slots * _SPARSE_SLOT_NS,
+        "sparse": full * (_DRAW_NS["sparse"] + gradient) + slots,
+        "gram": full * _GRAM_NS_PER_ENTRY
+        + instances * (batch * _GRAM_NS_PER_EXAMPLE + gram_products)
+        + float(np.sum(mean)) * n * _GRAM_NS_PER_GATHER
+        + slots
+        + _GRAM_NS_FIXED,
         "compact": instances * n * width * (_DRAW_NS["compact"] + gradient),
     }
 
@@ -160,7 +176,7 @@ def choose_sampler(density: np.ndarray, training: TrainConfig, n_hidden: int) ->
 def make_sampler(kind: str, density: Tensor, batch_size: int) -> Sampler:
     if kind == "compact":
         return CompactSampler(density, batch_size)
-    if kind == "sparse":
+    if kind in ("sparse", "gram"):
         return SparseSampler(density, batch_size)
     return DenseSampler(density, batch_size)
 
@@ -183,9 +199,20 @@ class Block:
     c: Tensor  # 2 I / B (/ n for "mean"), (I_b, n)
     loss_importance: Tensor  # I (/ n), (I_b, n)
     sampler: Sampler
-    step: TiedStep
+    step: TiedStep | GramStep
     optimizer: Adam
     source: UniformSource
+    cost: float  # estimated ns per step (sampler_costs), to schedule long blocks first
+
+    def compute_gradients(self) -> None:
+        """Draw a batch and write its gradients into :attr:`grads`."""
+        if isinstance(self.step, GramStep):
+            assert isinstance(self.sampler, SparseSampler)
+            batch: SparseBatch = self.sampler.draw_entries(self.source)
+            self.step.gradients(batch, self.W, self.b, self.c, self.grad_W, self.grad_b)
+        else:
+            x = self.sampler.draw(self.step.x_flat, self.source)  # (I_b, n, C)
+            self.step.gradients(x, self.W, self.b, self.c, self.grad_W, self.grad_b)
 
 
 def make_block(
@@ -232,9 +259,12 @@ def make_block(
         c=2.0 * scale * importance / batch,
         loss_importance=scale * importance,
         sampler=make_sampler(kind, density, batch),
-        step=TiedStep(
+        step=(GramStep if kind == "gram" else TiedStep)(
             size, n, m, batch, relu=model.activation == "relu", dtype=dtype, device=device
         ),
         optimizer=Adam(params, training),
         source=uniform_source(derive_seed(training.seed, 1, index), device),
+        cost=sampler_costs(np.repeat(features.density_array[configs], n_seeds, axis=0), batch, m)[
+            kind
+        ],
     )

@@ -21,7 +21,7 @@ OPTIMIZERS = ("adamw", "adam")
 SCHEDULES = ("constant", "linear", "cosine")
 REDUCTIONS = ("sum", "mean")
 DTYPES = ("float32", "float64")
-SAMPLERS = ("auto", "dense", "sparse", "compact")
+SAMPLERS = ("auto", "dense", "sparse", "compact", "gram")
 
 #: AdamW's default weight decay in torch and in the reference notebook.
 DEFAULT_ADAMW_WEIGHT_DECAY = 0.01
@@ -145,8 +145,10 @@ class TrainConfig(_JsonConfig):
     - ``eval_samples``: fresh examples used to estimate each run's final loss (with a standard error);
       all seeds of one configuration are evaluated on the same examples.
     - ``sampler``: ``"dense"`` draws one uniform per entry; ``"sparse"`` only the non-zero entries;
-      ``"compact"`` only the examples with a non-zero feature; ``"auto"`` picks per block of
-      instances (always ``"dense"`` on CUDA). All draw exactly the same distribution.
+      ``"compact"`` only the examples with a non-zero feature; ``"gram"`` the non-zero entries, fed
+      to a step that works through ``G = WᵀW`` (cheaper for many features at low density);
+      ``"auto"`` picks per block of instances (always ``"dense"`` on CUDA). All draw exactly the
+      same distribution and compute the same gradients.
     """
 
     steps: int = 10_000

@@ -24,6 +24,8 @@ count in the block at this step. Uniforms come from a :class:`UniformSource`: nu
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -97,6 +99,32 @@ class DenseSampler:
         return _dense_trick_(x, self.neg_inv_density)
 
 
+@dataclass(frozen=True)
+class SparseBatch:
+    """A batch as its non-zero entries: entry k is ``x[row // n, row % n, example] = value`` in the
+    (instances, features, batch) layout (``row = instance * n + feature``), all other entries 0."""
+
+    instances: int
+    features: int
+    batch_size: int
+    rows: Tensor  # (nnz,) int64
+    examples: Tensor  # (nnz,) int64
+    values: Tensor  # (nnz,)
+
+    def in_row_order(self) -> SparseBatch:
+        """The same entries sorted by (row, example)."""
+        order = torch.argsort(self.rows * self.batch_size + self.examples)
+        return replace(
+            self, rows=self.rows[order], examples=self.examples[order], values=self.values[order]
+        )
+
+    def to_dense(self) -> Tensor:
+        """x as a dense (instances, features, batch) tensor."""
+        x = self.values.new_zeros(self.instances * self.features * self.batch_size)
+        x[self.rows * self.batch_size + self.examples] = self.values
+        return x.view(self.instances, self.features, self.batch_size)
+
+
 class SparseSampler:
     """Draw only the non-zero entries, row by row ((instance, feature) rows of length ``batch``).
 
@@ -140,15 +168,57 @@ class SparseSampler:
             )
         x = _view(flat, *self.shape)
         x.zero_()
-        positions = self._positions(x.dtype, source, self.slot_log_q, self.row_first_slot)
-        self._scatter(flat, self.slot_offset, positions, source)
-        last = positions[self.row_last_slot]
+        # slots past the batch write to the buffer's last element, a spare one outside the batch
+        # (``scatter_`` is several times faster than ``index_put_`` on CPU)
+        trash = flat.new_full((), flat.numel() - 1, dtype=torch.int64)
+        for _, offset, positions, values in self._rounds(source, flat.dtype):
+            flat.scatter_(
+                0, torch.where(positions <= self.batch_size, offset + positions, trash), values
+            )
+        return x
+
+    def draw_entries(self, source: UniformSource) -> SparseBatch:
+        """The same draw as :meth:`draw` (same random numbers, same batch), as its non-zero entries
+        in row order: row-major over (instance, feature), ascending example within a row."""
+        rows, examples, values = [], [], []
+        for slot_row, _, positions, slot_values in self._rounds(source, self.log_q.dtype):
+            keep = torch.nonzero(positions <= self.batch_size).reshape(-1)
+            rows.append(slot_row[keep])
+            examples.append(positions[keep] - 1)
+            values.append(slot_values[keep])
+        instances, features, _ = self.shape
+        batch = SparseBatch(
+            instances, features, self.batch_size,
+            torch.cat(rows), torch.cat(examples), torch.cat(values),
+        )  # fmt: skip
+        return batch if len(rows) == 1 else batch.in_row_order()
+
+    def _rounds(
+        self, source: UniformSource, dtype: torch.dtype
+    ) -> Iterator[tuple[Tensor, Tensor, Tensor, Tensor]]:
+        """Yield ``(slot_row, offset, positions, values)`` per round of gap draws: every row's
+        budget first, then more budgets for the rows whose budget ended inside the batch, from
+        their last position. ``positions`` are 1-based (``> batch``: discard), ``offset`` is each
+        slot's row start minus one in the flat (instances, features, batch) layout."""
+        positions = self._positions(dtype, source, self.slot_log_q, self.row_first_slot)
+        yield self.slot_row, self.slot_offset, positions, self._values(positions, dtype, source)
+        last = positions[self.row_last_slot].clamp_(max=self.batch_size)
         short = torch.nonzero(last < self.batch_size).reshape(-1)
         while short.numel() > 0:  # rows whose budget ended inside the batch (rare)
-            last = self._extend(flat, short, last[short], source)
+            budget = self.budget[short]
+            slot_row = torch.repeat_interleave(short, budget)
+            first = torch.cumsum(budget, 0) - budget
+            positions = self._positions(dtype, source, self.log_q[slot_row], first)
+            positions += torch.repeat_interleave(last[short], budget)
+            values = self._values(positions, dtype, source)
+            yield slot_row, slot_row * self.batch_size - 1, positions, values
+            last = positions[first + budget - 1].clamp_(max=self.batch_size)
             keep = last < self.batch_size
             short, last = short[keep], last[keep]
-        return x
+
+    @staticmethod
+    def _values(positions: Tensor, dtype: torch.dtype, source: UniformSource) -> Tensor:
+        return source.fill(torch.empty(positions.shape, dtype=dtype, device=positions.device))
 
     def _positions(
         self, dtype: torch.dtype, source: UniformSource, slot_log_q: Tensor, first: Tensor
@@ -161,30 +231,6 @@ class SparseSampler:
         base = positions[first] - steps[first]  # cumulative count before each row
         counts = torch.diff(first, append=first.new_tensor([slot_log_q.numel()]))
         return positions - torch.repeat_interleave(base, counts)
-
-    def _scatter(
-        self, flat: Tensor, offset: Tensor, positions: Tensor, source: UniformSource
-    ) -> None:
-        """Write uniform values at the in-batch positions; slots past the batch write to the
-        buffer's last element, a spare one outside the batch (``scatter_`` is several times faster
-        than ``index_put_`` on CPU). Clamps ``positions`` to the batch size."""
-        trash = flat.new_full((), flat.numel() - 1, dtype=torch.int64)
-        index = torch.where(positions <= self.batch_size, offset + positions, trash)
-        positions.clamp_(max=self.batch_size)
-        values = source.fill(torch.empty(positions.shape, dtype=flat.dtype, device=flat.device))
-        flat.scatter_(0, index, values)
-
-    def _extend(self, flat: Tensor, rows: Tensor, start: Tensor, source: UniformSource) -> Tensor:
-        """Draw one more budget of gaps for ``rows`` after position ``start``; return the new
-        last positions."""
-        budget = self.budget[rows]
-        slot_row = torch.repeat_interleave(rows, budget)
-        first = torch.cumsum(budget, 0) - budget
-        positions = self._positions(flat.dtype, source, self.log_q[slot_row], first)
-        positions += torch.repeat_interleave(start, budget)
-        last = positions[first + budget - 1].clone()
-        self._scatter(flat, slot_row * self.batch_size - 1, positions, source)
-        return last
 
 
 class CompactSampler:
@@ -303,6 +349,7 @@ __all__ = [
     "CompactSampler",
     "DenseSampler",
     "NumpyUniforms",
+    "SparseBatch",
     "SparseSampler",
     "TorchUniforms",
     "UniformSource",

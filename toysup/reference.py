@@ -25,16 +25,24 @@ from toysup.models import xavier_std
 class ReferenceModel(nn.Module):
     """The notebook's model: ``W`` (instances, m, n), ``b_final`` (instances, n)."""
 
-    def __init__(self, density: Tensor, importance: Tensor, n_hidden: int, *, seed: int) -> None:
+    def __init__(
+        self,
+        density: Tensor,
+        importance: Tensor,
+        n_hidden: int,
+        *,
+        seed: int,
+        device: str | torch.device = "cpu",
+    ) -> None:
         super().__init__()
         instances, n = density.shape
-        gen = torch.Generator().manual_seed(seed)
-        self.W = nn.Parameter(torch.empty(instances, n_hidden, n))
+        gen = torch.Generator(device=device).manual_seed(seed)
+        self.W = nn.Parameter(torch.empty(instances, n_hidden, n, device=device))
         with torch.no_grad():
             self.W.normal_(0.0, xavier_std(n, n_hidden), generator=gen)
-        self.b_final = nn.Parameter(torch.zeros(instances, n))
-        self.feature_probability = density
-        self.importance = importance
+        self.b_final = nn.Parameter(torch.zeros(instances, n, device=device))
+        self.feature_probability = density.to(device)
+        self.importance = importance.to(device)
         self.generator = gen
 
     def forward(self, features: Tensor) -> Tensor:
@@ -44,9 +52,12 @@ class ReferenceModel(nn.Module):
 
     def generate_batch(self, n_batch: int) -> Tensor:
         shape = (n_batch, self.W.shape[0], self.W.shape[2])
-        feat = torch.rand(shape, generator=self.generator)
-        keep = torch.rand(shape, generator=self.generator) <= self.feature_probability
-        return torch.where(keep, feat, torch.zeros(()))
+        device = self.W.device
+        feat = torch.rand(shape, generator=self.generator, device=device)
+        keep = (
+            torch.rand(shape, generator=self.generator, device=device) <= self.feature_probability
+        )
+        return torch.where(keep, feat, torch.zeros((), device=device))
 
 
 def train_reference(
@@ -55,7 +66,7 @@ def train_reference(
     """Train in place with the notebook's loop; returns the last step's per-instance loss
     (mean over batch and features)."""
     opt = torch.optim.AdamW(list(model.parameters()), lr=lr)
-    loss_per_instance = torch.full((model.W.shape[0],), float("nan"))
+    loss_per_instance = torch.full((model.W.shape[0],), float("nan"), device=model.W.device)
     for _step in range(steps):
         for group in opt.param_groups:
             group["lr"] = lr  # constant schedule, set every step as the notebook does

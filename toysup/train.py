@@ -157,9 +157,9 @@ def train(
             if n_workers == 1:
                 for blk in blocks:
                     run(blk)
-            else:
+            else:  # longest first, so that no long block starts last (blocks are independent)
                 with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                    list(pool.map(run, blocks))
+                    list(pool.map(run, sorted(blocks, key=lambda blk: -blk.cost)))
             seed_loss, seed_stderr = _evaluate(blocks, features, model, training, device)
             if not np.all(np.isfinite(seed_loss)):
                 bad = np.flatnonzero(~np.isfinite(seed_loss)).tolist()
@@ -236,6 +236,12 @@ def _log_steps(steps: int, log_every: int | None) -> list[int]:
 CUDA_CHECK_EVERY = 1000
 
 
+def _check_interval(device: torch.device) -> int:
+    """Steps between the host's reads of a block's state: 1 on CPU, :data:`CUDA_CHECK_EVERY` on
+    an accelerator (where every read waits for the device to finish its queued work)."""
+    return 1 if device.type == "cpu" else CUDA_CHECK_EVERY
+
+
 def _train_block(
     blk: Block,
     training: TrainConfig,
@@ -247,9 +253,11 @@ def _train_block(
     """All steps of one block. On CPU the gradient is checked every step and each logged loss as
     it is logged (reading a CPU tensor costs nothing). On CUDA nothing in the loop waits for the
     device: the logged losses and the first step with a non-finite gradient are recorded on the
-    device and read by the host every :data:`CUDA_CHECK_EVERY` steps and at the end."""
+    device and read by the host every :data:`CUDA_CHECK_EVERY` steps and at the end
+    (:func:`_check_interval`; tests/toysup/test_train.py runs this mode on CPU and checks that no
+    operation in the loop reads a tensor's value outside :func:`_check_block`)."""
     log_index = {step: k for k, step in enumerate(log_steps)}
-    on_cpu = blk.params.device.type == "cpu"
+    check_every = _check_interval(blk.params.device)
     logged = torch.full(
         (len(log_steps), blk.stop - blk.start), float("nan"), device=blk.params.device
     )
@@ -260,20 +268,19 @@ def _train_block(
     ]
     reported = 0
     for step in range(training.steps):
-        x = blk.sampler.draw(blk.step.x_flat, blk.source)  # (I_b, n, C)
-        blk.step.gradients(x, blk.W, blk.b, blk.c, blk.grad_W, blk.grad_b)
+        blk.compute_gradients()
         k = log_index.get(step)
         if k is not None:
             logged[k] = blk.step.loss(blk.loss_importance, blk.b)
         finite = torch.isfinite(blk.grads).all()
-        if on_cpu:
+        if check_every == 1:
             if not bool(finite):
                 _raise_diverged(blk, step)
             if k is not None:
                 _check_block(blk, step, bad_step, logged, log_steps, history)
-        else:
+        else:  # record on the device; the host reads it every check_every steps and at the end
             bad_step = torch.where(~finite & (bad_step < 0), step, bad_step)
-            if (step + 1) % CUDA_CHECK_EVERY == 0 or step + 1 == training.steps:
+            if (step + 1) % check_every == 0 or step + 1 == training.steps:
                 _check_block(blk, step, bad_step, logged, log_steps, history)
         blk.optimizer.step(blk.grads, lrs[step])
         if k is not None:

@@ -170,3 +170,27 @@ def test_sparse_sampler_needs_a_spare_element():
     sampler = SparseSampler(torch.full((1, 2), 0.1), 8)
     with pytest.raises(ValueError, match="more than 16 elements"):
         sampler.draw(torch.empty(16), NumpyUniforms(0))
+
+
+@pytest.mark.parametrize("source", ["torch", "numpy"])
+@pytest.mark.parametrize("budget", [{}, {"sigmas": 0.0, "slack": 1.0}])  # 2nd: extra rounds
+def test_sparse_entries_are_the_same_draw(source, budget):
+    """``draw_entries`` (the Gram step's input) returns exactly the batch ``draw`` writes for the
+    same random numbers, so the distribution checks above cover it; entries come in row order."""
+    density = torch.tensor([[1.0, 0.3, 0.001], [0.05, 0.5, 0.02]], dtype=torch.float64)
+    batch = 500
+
+    def uniforms():
+        return (
+            TorchUniforms(torch.Generator().manual_seed(8))
+            if source == "torch"
+            else (NumpyUniforms(8))
+        )
+
+    sampler = SparseSampler(density, batch, **budget)
+    x = sampler.draw(torch.empty(density.numel() * batch + 1, dtype=torch.float64), uniforms())
+    entries = sampler.draw_entries(uniforms())
+    assert torch.equal(entries.to_dense(), x)
+    key = entries.rows * batch + entries.examples
+    assert torch.all(key[1:] > key[:-1])  # row order, no duplicates
+    assert torch.all(entries.values > 0)

@@ -133,16 +133,42 @@ def test_bitwise_reproducible_and_independent_of_worker_count(tiny, monkeypatch)
 
 
 def test_samplers_agree_statistically(tiny):
-    """Dense and sparse samplers draw the same distribution: the same configuration trained with
-    either reaches the same loss within 5 combined standard errors + 3%."""
+    """Dense and sparse samplers draw the same distribution, and the Gram step computes the same
+    gradients: the same configuration trained each way reaches the same loss within 5 combined
+    standard errors + 3%."""
     feats, model, _ = tiny(n=6, m=2, instances=1, density=0.05)
+    kinds = ("dense", "sparse", "gram")
     results = [
         train(feats, model, TrainConfig(steps=1500, sampler=s, eval_samples=65536, **FAST))
-        for s in ("dense", "sparse")
+        for s in kinds
     ]
-    se = np.hypot(results[0].loss_stderr[0], results[1].loss_stderr[0])
-    assert abs(results[0].loss[0] - results[1].loss[0]) <= 5 * se + 0.03 * results[0].loss[0]
-    assert [r.info["samplers"] for r in results] == [["dense"], ["sparse"]]
+    for other in results[1:]:
+        se = np.hypot(results[0].loss_stderr[0], other.loss_stderr[0])
+        assert abs(results[0].loss[0] - other.loss[0]) <= 5 * se + 0.03 * results[0].loss[0]
+    assert [r.info["samplers"] for r in results] == [[k] for k in kinds]
+
+
+def test_gram_blocks_reproducible_for_any_worker_count(tiny):
+    """Blocks of the Gram step (chosen automatically at n = 400, p = 0.002) give the same bits
+    with one or two workers, and learn: the loss falls well below its starting value."""
+    feats, model, training = tiny(
+        n=400,
+        m=30,
+        instances=2,
+        density=0.002,
+        importance=np.ones(400),
+        steps=30,
+        batch_size=1024,
+        n_seeds=2,
+        lr=1e-2,
+        log_every=29,
+    )  # fmt: skip (each configuration, 2 × 400 × 1024 entries, is a block of its own)
+    a = train(feats, model, training, workers=1)
+    b = train(feats, model, training, workers=2)
+    assert set(a.info["samplers"]) == {"gram"} and a.info["blocks"] > 1
+    for name in ("seed_W", "seed_b", "seed_loss", "history_loss"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert np.all(a.history_loss[-1] < 0.8 * a.history_loss[0])
 
 
 def test_best_of_k_selection_and_result_fields(tiny):

@@ -1,0 +1,241 @@
+"""CUDA trainer benchmark: toysup against the reference loop on the GPU, the paper-grade sweep, and
+the GPU's limits. Needs a CUDA device (``--device cpu --smoke`` only checks that the script runs).
+
+    python bench/bench_gpu.py --json bench/results_gpu.json     # everything, markdown on stdout
+    python bench/bench_gpu.py --parts paper                     # only the paper-grade sweep
+
+Parts:
+  workloads  bench_trainer's workloads A, B, C (batch 1024): toysup.train(device="cuda") against
+             toysup.reference's loop on the same GPU, in rounds that time both back to back; the
+             speed-up is the median of the per-round ratios. Step times by differencing
+             (time(2S) - time(S)) / S, which removes set-up and evaluation.
+  paper      the paper-grade n=2, m=1 phase diagram: 50 × 50 cells (importance of the second
+             feature log-spaced in [0.1, 10], density in [0.01, 1]) × 10 seeds × 10,000 steps at
+             batch 1024, one train() call, wall time including set-up and the final evaluation
+             (target: 60 s on one H200).
+  limits     the GPU's limits for the dense CUDA step over N = instances·n·B entries: memory
+             bandwidth (a device-to-device copy of 1 GiB), the Philox fill rate of torch.rand (the
+             dense sampler's draw), and the bytes the step's kernels move: 19 N + 5 M floats with
+             M = instances·m·B (counted kernel by kernel in docs/performance.md, "GPU"). The fractions
+             printed are (bytes / bandwidth) / step time and (one uniform fill) / step time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_trainer import BATCH, Workload, workloads
+
+from toysup import FeatureConfig, ModelConfig, TrainConfig, train
+from toysup.reference import ReferenceModel, train_reference
+
+#: Floats moved per entry and per hidden entry by the dense step's kernels (docs/performance.md).
+FLOATS_PER_ENTRY, FLOATS_PER_HIDDEN = 19, 5
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def features_of(w: Workload) -> FeatureConfig:
+    return FeatureConfig(
+        n_features=w.n, n_instances=w.instances, density=w.density, importance=w.importance
+    )
+
+
+def toysup_step_s(w: Workload, device: torch.device, steps: int, repeats: int) -> float:
+    """Median seconds per step of toysup.train on ``device`` (set-up and evaluation removed)."""
+    feats, model = features_of(w), ModelConfig(n_features=w.n, n_hidden=w.m)
+
+    def run(s: int) -> float:
+        cfg = TrainConfig(steps=s, batch_size=BATCH, eval_samples=1024, device=str(device))
+        synchronize(device)
+        start = time.perf_counter()
+        train(feats, model, cfg, progress=False)
+        synchronize(device)
+        return time.perf_counter() - start
+
+    run(4)  # warm-up: kernels, allocator, cuBLAS handles
+    return statistics.median(max(run(2 * steps) - run(steps), 1e-9) / steps for _ in range(repeats))
+
+
+def reference_step_s(w: Workload, device: torch.device, steps: int, repeats: int) -> float:
+    """Median seconds per step of the reference notebook's loop on ``device``."""
+    model = ReferenceModel(
+        torch.tensor(w.density, dtype=torch.float32),
+        torch.tensor(w.importance, dtype=torch.float32),
+        w.m,
+        seed=0,
+        device=device,
+    )
+    train_reference(model, steps=3, batch_size=BATCH)  # warm-up
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        train_reference(model, steps=steps, batch_size=BATCH)
+        synchronize(device)
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times)
+
+
+def bandwidth_gbs(device: torch.device, gib: float) -> float:
+    """Device memory bandwidth (GB/s) from a copy of ``gib`` GiB (read + write)."""
+    n = int(gib * 2**30) // 4
+    src, dst = torch.empty(n, device=device), torch.empty(n, device=device)
+    src.fill_(1.0)
+    times = []
+    for _ in range(7):
+        synchronize(device)
+        start = time.perf_counter()
+        dst.copy_(src)
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return 2 * n * 4 / statistics.median(times) / 1e9
+
+
+def uniform_fill_s(device: torch.device, entries: int) -> float:
+    """Seconds to fill ``entries`` float32 uniforms with torch's generator on ``device``."""
+    out = torch.empty(entries, device=device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    times = []
+    for _ in range(7):
+        synchronize(device)
+        start = time.perf_counter()
+        out.uniform_(generator=gen)
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def paper_workload(cells: int) -> Workload:
+    r = np.logspace(-1, 1, cells)
+    p = np.logspace(-2, 0, cells)
+    rr, pp = np.meshgrid(r, p)
+    importance = np.stack([np.ones(rr.size), rr.ravel()], 1)
+    density = np.repeat(pp.ravel()[:, None], 2, 1)
+    return Workload("paper", 2, 1, density, importance, ref_steps=0, our_steps=0)
+
+
+def limits_row(w: Workload, instances: int, step_s: float, device: torch.device, gbs: float):
+    entries, hidden = instances * w.n * BATCH, instances * w.m * BATCH
+    floats = FLOATS_PER_ENTRY * entries + FLOATS_PER_HIDDEN * hidden
+    fill = uniform_fill_s(device, entries)
+    return {
+        "bytes_per_step": 4 * floats,
+        "memory_bound_step_s": 4 * floats / (gbs * 1e9),
+        "memory_fraction": 4 * floats / (gbs * 1e9) / step_s,
+        "uniform_fill_s": fill,
+        "rng_fraction": fill / step_s,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", help="device (default: cuda)")
+    parser.add_argument("--parts", default="workloads,paper", help="workloads and/or paper")
+    parser.add_argument("--workloads", default="ABC")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--paper-cells", type=int, default=50)
+    parser.add_argument("--paper-seeds", type=int, default=10)
+    parser.add_argument("--paper-steps", type=int, default=10_000)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: check the script runs")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("bench_gpu: CUDA is not available here (use --device cpu --smoke to test the script)")
+        return 2
+    parts = set(args.parts.split(","))
+    out: dict[str, object] = {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+    }
+    gbs = bandwidth_gbs(device, 0.01 if args.smoke else 1.0)
+    out["bandwidth_gbs"] = gbs
+    print(f"device: {out['device']}, torch {torch.__version__}, copy bandwidth {gbs:,.0f} GB/s\n")
+
+    if "workloads" in parts:
+        rows = []
+        for key in args.workloads:
+            w = workloads()[key]
+            ref_steps, our_steps = (2, 4) if args.smoke else (20, 200)
+            ref, ours = [], []
+            for _ in range(args.repeats):
+                ref.append(reference_step_s(w, device, ref_steps, 1))
+                ours.append(toysup_step_s(w, device, our_steps, 1))
+            ratios = [r / o for r, o in zip(ref, ours)]
+            step = statistics.median(ours)
+            row = {
+                "workload": key,
+                "reference_inst_steps_per_s": w.instances / statistics.median(ref),
+                "toysup_inst_steps_per_s": w.instances / step,
+                "speedup_median": statistics.median(ratios),
+                "speedup_range": [min(ratios), max(ratios)],
+                "toysup_step_s": step,
+                **limits_row(w, w.instances, step, device, gbs),
+            }
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr)
+        out["workloads"] = rows
+        print("| workload | reference (inst-steps/s) | toysup (inst-steps/s) | speed-up, median "
+              "(range) | memory-bound step / step | uniform fill / step |")  # fmt: skip
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            low, high = r["speedup_range"]
+            print(
+                f"| {r['workload']} | {r['reference_inst_steps_per_s']:,.0f} "
+                f"| {r['toysup_inst_steps_per_s']:,.0f} | {r['speedup_median']:.1f}× "
+                f"({low:.1f}–{high:.1f}) | {r['memory_fraction']:.2f} | {r['rng_fraction']:.2f} |"
+            )
+
+    if "paper" in parts:
+        cells, seeds, steps = args.paper_cells, args.paper_seeds, args.paper_steps
+        if args.smoke:
+            cells, seeds, steps = 4, 2, 20
+        w = paper_workload(cells)
+        cfg = TrainConfig(steps=steps, batch_size=BATCH, n_seeds=seeds, device=str(device))
+        synchronize(device)
+        start = time.perf_counter()
+        result = train(features_of(w), ModelConfig(n_features=2, n_hidden=1), cfg, progress=False)
+        synchronize(device)
+        wall = time.perf_counter() - start
+        instances = cells * cells * seeds
+        step = result.info["runtime_s"] / steps  # an upper bound: includes set-up and evaluation
+        paper = {
+            "cells": cells,
+            "seeds": seeds,
+            "steps": steps,
+            "instances": instances,
+            "wall_s": wall,
+            "train_runtime_s": result.info["runtime_s"],
+            "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30
+            if device.type == "cuda"
+            else None,
+            **limits_row(w, instances, step, device, gbs),
+        }
+        out["paper"] = paper
+        print(
+            f"\npaper-grade sweep ({cells}×{cells} cells × {seeds} seeds × {steps:,} steps, "
+            f"{instances:,} instances): {wall:.1f} s wall; memory-bound time "
+            f"{paper['memory_bound_step_s'] * steps:.1f} s ({paper['memory_fraction']:.2f} of the "
+            f"whole run), one uniform fill per step {paper['uniform_fill_s'] * steps:.1f} s"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
