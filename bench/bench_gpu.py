@@ -13,6 +13,11 @@ Parts:
              feature log-spaced in [0.1, 10], density in [0.01, 1]) × 10 seeds × 10,000 steps at
              batch 1024, one train() call, wall time including set-up and the final evaluation
              (target: 60 s on one H200).
+  graphs     an experiment for the question "do CUDA graphs help?": one block set up as train()
+             sets it up on CUDA, its step (draw, gradients, fused AdamW at a constant learning
+             rate) timed eagerly and replayed from a captured CUDA graph, per workload and at the
+             paper-grade instance count. The trainer does not use graphs (yet): this says where
+             they would pay.
   limits     the GPU's limits for the dense CUDA step over N = instances·n·B entries: memory
              bandwidth (a device-to-device copy of 1 GiB), the Philox fill rate of torch.rand (the
              dense sampler's draw), and the bytes the step's kernels move: 19 N + 5 M floats with
@@ -37,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_trainer import BATCH, Workload, workloads
 
 from toysup import FeatureConfig, ModelConfig, TrainConfig, train
+from toysup._blocks import Block, make_block, plan_blocks
+from toysup.models import init_weights
 from toysup.reference import ReferenceModel, train_reference
 
 #: Floats moved per entry and per hidden entry by the dense step's kernels (docs/performance.md).
@@ -128,6 +135,53 @@ def paper_workload(cells: int) -> Workload:
     return Workload("paper", 2, 1, density, importance, ref_steps=0, our_steps=0)
 
 
+def one_block(w: Workload, device: torch.device) -> tuple[Block, float]:
+    """The single block train() builds for ``w`` on ``device``, and its learning rate."""
+    feats, model = features_of(w), ModelConfig(n_features=w.n, n_hidden=w.m)
+    training = TrainConfig(batch_size=BATCH, device=str(device))
+    order, plan = plan_blocks(feats, training, w.n, w.m, device)
+    ((first, stop, kind),) = plan
+    gen = torch.Generator(device=device).manual_seed(0)
+    W0 = init_weights(model, w.instances, generator=gen, dtype=torch.float32)
+    blk = make_block(0, order[first:stop], kind, 0, W0, feats, model, training, W0.dtype, device)
+    return blk, training.lr
+
+
+def graph_vs_eager(w: Workload, device: torch.device, steps: int) -> dict[str, object]:
+    """Seconds per step of one block's step run eagerly and replayed from a CUDA graph."""
+    blk, lr = one_block(w, device)
+
+    def step() -> None:
+        blk.compute_gradients()
+        blk.optimizer.step(blk.grads, lr)
+
+    def timed(run) -> float:  # type: ignore[no-untyped-def]
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            run()
+        synchronize(device)
+        return (time.perf_counter() - start) / steps
+
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):  # warm-up off the default stream, as capture requires
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream(device).wait_stream(side)
+    eager = timed(step)
+    graph = torch.cuda.CUDAGraph()
+    source = getattr(blk.source, "generator", None)
+    if source is not None:  # a non-default generator must be registered with the graph
+        graph.register_generator_state(source)
+    with torch.cuda.graph(graph):
+        step()
+    replayed = timed(graph.replay)
+    finite = bool(torch.isfinite(blk.params).all())
+    return {"eager_step_s": eager, "graph_step_s": replayed, "speedup": eager / replayed,
+            "params_finite": finite}  # fmt: skip
+
+
 def limits_row(w: Workload, instances: int, step_s: float, device: torch.device, gbs: float):
     entries, hidden = instances * w.n * BATCH, instances * w.m * BATCH
     floats = FLOATS_PER_ENTRY * entries + FLOATS_PER_HIDDEN * hidden
@@ -144,7 +198,9 @@ def limits_row(w: Workload, instances: int, step_s: float, device: torch.device,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="device (default: cuda)")
-    parser.add_argument("--parts", default="workloads,paper", help="workloads and/or paper")
+    parser.add_argument(
+        "--parts", default="workloads,graphs,paper", help="workloads, graphs and/or paper"
+    )
     parser.add_argument("--workloads", default="ABC")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--paper-cells", type=int, default=50)
@@ -199,6 +255,32 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {r['toysup_inst_steps_per_s']:,.0f} | {r['speedup_median']:.1f}× "
                 f"({low:.1f}–{high:.1f}) | {r['memory_fraction']:.2f} | {r['rng_fraction']:.2f} |"
             )
+
+    if "graphs" in parts and device.type == "cuda":
+        graph_rows = {}
+        for key, w in [*((k, workloads()[k]) for k in args.workloads), ("paper", None)]:
+            w = w or paper_workload(args.paper_cells)
+            if key == "paper":  # all seeds of the sweep in one block, as train() does
+                w = Workload(
+                    "paper", 2, 1, np.repeat(w.density, args.paper_seeds, axis=0),
+                    np.repeat(w.importance, args.paper_seeds, axis=0), ref_steps=0, our_steps=0,
+                )  # fmt: skip
+            try:
+                graph_rows[key] = graph_vs_eager(w, device, 50 if args.smoke else 500)
+            except Exception as err:  # report and go on: the other parts still stand
+                graph_rows[key] = {"error": f"{type(err).__name__}: {err}"}
+            print(json.dumps({key: graph_rows[key]}), file=sys.stderr)
+        out["graphs"] = graph_rows
+        print("\n| workload | eager step (µs) | CUDA-graph step (µs) | speed-up |")
+        print("|---|---|---|---|")
+        for key, r in graph_rows.items():
+            if "error" in r:
+                print(f"| {key} | failed: {r['error']} | | |")
+            else:
+                print(
+                    f"| {key} | {1e6 * r['eager_step_s']:,.0f} | {1e6 * r['graph_step_s']:,.0f} "
+                    f"| {r['speedup']:.2f}× |"
+                )
 
     if "paper" in parts:
         cells, seeds, steps = args.paper_cells, args.paper_seeds, args.paper_steps
