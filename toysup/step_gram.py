@@ -5,8 +5,8 @@ Same model, loss and gradients as :mod:`toysup.step`, computed differently. With
 ``G``, ``M = (c ⊙ δ) xᵀ``, each cost n·nnz multiply-adds as gathers of rows of ``G`` and of ``δᵀ``
 (``torch.nn.functional.embedding_bag``), and ``∂L/∂W = W (M + Mᵀ)`` (because ``∂G/∂W`` gives
 both orders) costs m·n², as does ``G`` itself. The dense step's five products cost 5·m·n·B; at
-n = 400, m = 30, B = 1024 the Gram step is cheaper below p ≈ 0.03 (measured; the cost model in
-:mod:`toysup._blocks` decides). Derivation in docs/training.md, "The Gram step".
+n = 400, m = 30, B = 1024 the Gram step is cheaper below p ≈ 0.015 (bench/bench_kinds.py; the
+cost model in :mod:`toysup._blocks` decides). Derivation in docs/training.md, "The Gram step".
 
 The pre-activations and δ are kept example-major, ``(instances, B, n)``, so that both gathers read
 and write contiguous rows of length n.
