@@ -144,7 +144,8 @@ def sampler_costs(density: np.ndarray, batch: int, n_hidden: int) -> dict[str, f
     (instances, features), by kind: the dense and row-sparse samplers keep all B examples, the
     compact one the block's widest active count; the row-sparse one also pays per gap drawn; the
     Gram step ("gram": row-sparse entries, :mod:`toysup.step_gram`) pays per entry, for its
-    m·n² products and per non-zero entry."""
+    m·n² products and per non-zero entry, and is never chosen for n > B (its n × n matrices
+    would outgrow the batch)."""
     instances, n = density.shape
     gradient = _GRADIENT_NS + _GRADIENT_NS_PER_HIDDEN * n_hidden
     full = instances * n * batch
@@ -155,11 +156,14 @@ def sampler_costs(density: np.ndarray, batch: int, n_hidden: int) -> dict[str, f
     return {
         "dense": full * (_DRAW_NS["dense"] + gradient),
         "sparse": full * (_DRAW_NS["sparse"] + gradient) + slots,
+        # G (n × n per instance) may not outgrow the step's (B × n) arrays: no Gram step for n > B
         "gram": full * _GRAM_NS_PER_ENTRY
         + instances * (batch * _GRAM_NS_PER_EXAMPLE + gram_products)
         + float(np.sum(mean)) * n * _GRAM_NS_PER_GATHER
         + slots
-        + _GRAM_NS_FIXED,
+        + _GRAM_NS_FIXED
+        if n <= batch
+        else float("inf"),
         "compact": instances * n * width * (_DRAW_NS["compact"] + gradient),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -90,3 +91,19 @@ def test_loss_before_gradients_is_an_error():
     step = GramStep(1, 3, 2, 4, relu=True, dtype=torch.float32, device=torch.device("cpu"))
     with pytest.raises(RuntimeError, match="call gradients"):
         step.loss(torch.ones(1, 3), torch.zeros(1, 3))
+
+
+def test_cost_model_picks_the_gram_step_only_where_it_pays():
+    """At n = 400, m = 30, B = 1024 (bench/bench_kinds.py measured it fastest for p = 0.003 and
+    0.01, the row-sparse or dense kinds at p >= 0.03), never for few features, and never when its
+    n × n matrices would outgrow the batch (n > B)."""
+    from toysup._blocks import sampler_costs
+
+    def pick(n, m, p, batch=1024):
+        costs = sampler_costs(np.full((1, n), p), batch, m)
+        return min(costs, key=costs.__getitem__)
+
+    assert [pick(400, 30, p) for p in (0.003, 0.01)] == ["gram", "gram"]
+    assert pick(400, 30, 0.1) != "gram" and pick(400, 30, 0.03) != "gram"
+    assert all(pick(n, 1, p) != "gram" for n in (2, 3, 20) for p in (0.001, 0.01, 0.1))
+    assert pick(2000, 3, 1e-4, batch=1024) != "gram"
