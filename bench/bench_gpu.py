@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_trainer import BATCH, Workload, workloads
 
 from toysup import FeatureConfig, ModelConfig, TrainConfig, train
-from toysup._blocks import Block, make_block, plan_blocks
+from toysup._blocks import Block, make_block
 from toysup.models import init_weights
 from toysup.reference import ReferenceModel, train_reference
 
@@ -136,14 +136,14 @@ def paper_workload(cells: int) -> Workload:
 
 
 def one_block(w: Workload, device: torch.device) -> tuple[Block, float]:
-    """The single block train() builds for ``w`` on ``device``, and its learning rate."""
+    """The single block train() builds for ``w`` on CUDA (every instance, the dense sampler), on
+    ``device``, and its learning rate."""
     feats, model = features_of(w), ModelConfig(n_features=w.n, n_hidden=w.m)
     training = TrainConfig(batch_size=BATCH, device=str(device))
-    order, plan = plan_blocks(feats, training, w.n, w.m, device)
-    ((first, stop, kind),) = plan
     gen = torch.Generator(device=device).manual_seed(0)
     W0 = init_weights(model, w.instances, generator=gen, dtype=torch.float32)
-    blk = make_block(0, order[first:stop], kind, 0, W0, feats, model, training, W0.dtype, device)
+    configs = np.arange(w.instances)
+    blk = make_block(0, configs, "dense", 0, W0, feats, model, training, W0.dtype, device)
     return blk, training.lr
 
 
@@ -182,6 +182,85 @@ def graph_vs_eager(w: Workload, device: torch.device, steps: int) -> dict[str, o
             "params_finite": finite}  # fmt: skip
 
 
+def fused_gradients(
+    W: torch.Tensor, b: torch.Tensor, c: torch.Tensor, density: torch.Tensor, batch: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The dense step's draw and gradients as one function for torch.compile: uniforms drawn
+    inside (in-kernel Philox on CUDA), x = u/p where u < p, and ∂L/∂W, ∂L/∂b as in toysup.step.
+    For n·m ≤ 16 the products are written as broadcasts, so that the compiler can fuse the whole
+    step into a few kernels that never write x, z or δ to memory."""
+    instances, m, n = W.shape
+    u = torch.rand(instances, n, batch, device=W.device, dtype=W.dtype)
+    p = density[:, :, None]
+    x = torch.where(u < p, u / p, torch.zeros((), device=W.device, dtype=W.dtype))
+    if n * m <= 16:
+        h = (W[:, :, :, None] * x[:, None, :, :]).sum(2)  # (I, m, B)
+        z = (W.transpose(1, 2)[:, :, :, None] * h[:, None, :, :]).sum(2) + b[:, :, None]
+    else:
+        h = torch.bmm(W, x)
+        z = torch.baddbmm(b[:, :, None], W.transpose(1, 2), h)
+    delta = torch.where(z > 0, z - x, torch.zeros((), device=W.device, dtype=W.dtype))
+    grad_b = delta.sum(2) * c
+    Wc = W * c[:, None, :]
+    if n * m <= 16:
+        g = (Wc[:, :, :, None] * delta[:, None, :, :]).sum(2)  # W diag(c) δ     (I, m, B)
+        grad_W = (h[:, :, None, :] * delta[:, None, :, :]).sum(3) * c[:, None, :]
+        grad_W = grad_W + (g[:, :, None, :] * x[:, None, :, :]).sum(3)
+    else:
+        g = torch.bmm(Wc, delta)
+        grad_W = torch.bmm(h, delta.transpose(1, 2)) * c[:, None, :]
+        grad_W = grad_W + torch.bmm(g, x.transpose(1, 2))
+    return grad_W, grad_b
+
+
+def compiled_vs_eager(w: Workload, device: torch.device, steps: int) -> dict[str, object]:
+    """Seconds per step: the trainer's eager step against a torch.compile'd fused draw and
+    gradients (the same fused AdamW after both), and the compile time."""
+    blk, lr = one_block(w, device)
+    density = torch.as_tensor(w.density, dtype=blk.W.dtype, device=device)
+
+    def eager() -> None:
+        blk.compute_gradients()
+        blk.optimizer.step(blk.grads, lr)
+
+    fused = torch.compile(fused_gradients, dynamic=False)
+
+    def compiled() -> None:
+        grad_W, grad_b = fused(blk.W, blk.b, blk.c, density, BATCH)
+        blk.grad_W.copy_(grad_W)
+        blk.grad_b.copy_(grad_b)
+        blk.optimizer.step(blk.grads, lr)
+
+    def timed(run) -> float:  # type: ignore[no-untyped-def]
+        run()
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            run()
+        synchronize(device)
+        return (time.perf_counter() - start) / steps
+
+    eager_s = timed(eager)
+    start = time.perf_counter()
+    fused(blk.W, blk.b, blk.c, density, BATCH)
+    synchronize(device)
+    compile_s = time.perf_counter() - start
+    compiled_s = timed(compiled)
+    return {"eager_step_s": eager_s, "compiled_step_s": compiled_s, "speedup": eager_s / compiled_s,
+            "compile_s": compile_s, "params_finite": bool(torch.isfinite(blk.params).all())}  # fmt: skip
+
+
+def paper_instances(args: argparse.Namespace) -> Workload:
+    """Every instance of the paper-grade sweep (cells × seeds) as one workload, as train() puts
+    them in one block on CUDA (tiny under ``--smoke``)."""
+    cells, seeds = (4, 2) if args.smoke else (args.paper_cells, args.paper_seeds)
+    w = paper_workload(cells)
+    return Workload(
+        "paper", 2, 1, np.repeat(w.density, seeds, axis=0),
+        np.repeat(w.importance, seeds, axis=0), ref_steps=0, our_steps=0,
+    )  # fmt: skip
+
+
 def limits_row(w: Workload, instances: int, step_s: float, device: torch.device, gbs: float):
     entries, hidden = instances * w.n * BATCH, instances * w.m * BATCH
     floats = FLOATS_PER_ENTRY * entries + FLOATS_PER_HIDDEN * hidden
@@ -199,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="device (default: cuda)")
     parser.add_argument(
-        "--parts", default="workloads,graphs,paper", help="workloads, graphs and/or paper"
+        "--parts",
+        default="workloads,graphs,compile,paper",
+        help="comma-separated: workloads, graphs, compile, paper",
     )
     parser.add_argument("--workloads", default="ABC")
     parser.add_argument("--repeats", type=int, default=5)
@@ -258,13 +339,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if "graphs" in parts and device.type == "cuda":
         graph_rows = {}
-        for key, w in [*((k, workloads()[k]) for k in args.workloads), ("paper", None)]:
-            w = w or paper_workload(args.paper_cells)
-            if key == "paper":  # all seeds of the sweep in one block, as train() does
-                w = Workload(
-                    "paper", 2, 1, np.repeat(w.density, args.paper_seeds, axis=0),
-                    np.repeat(w.importance, args.paper_seeds, axis=0), ref_steps=0, our_steps=0,
-                )  # fmt: skip
+        for key in [*args.workloads, "paper"]:
+            w = workloads()[key] if key != "paper" else paper_instances(args)
             try:
                 graph_rows[key] = graph_vs_eager(w, device, 50 if args.smoke else 500)
             except Exception as err:  # report and go on: the other parts still stand
@@ -280,6 +356,30 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"| {key} | {1e6 * r['eager_step_s']:,.0f} | {1e6 * r['graph_step_s']:,.0f} "
                     f"| {r['speedup']:.2f}× |"
+                )
+
+    if "compile" in parts:
+        compile_rows = {}
+        for key in [*args.workloads, "paper"]:
+            w = workloads()[key] if key != "paper" else paper_instances(args)
+            try:
+                compile_rows[key] = compiled_vs_eager(w, device, 20 if args.smoke else 500)
+            except Exception as err:  # report and go on: the other parts still stand
+                compile_rows[key] = {"error": f"{type(err).__name__}: {err}"}
+            print(json.dumps({key: compile_rows[key]}), file=sys.stderr)
+        out["compile"] = compile_rows
+        print(
+            "\n| workload | eager step (µs) | compiled draw + gradients (µs) | speed-up | compile (s) |"
+        )
+        print("|---|---|---|---|---|")
+        for key, r in compile_rows.items():
+            if "error" in r:
+                print(f"| {key} | failed: {r['error']} | | | |")
+            else:
+                print(
+                    f"| {key} | {1e6 * r['eager_step_s']:,.0f} "
+                    f"| {1e6 * r['compiled_step_s']:,.0f} | {r['speedup']:.2f}× "
+                    f"| {r['compile_s']:.1f} |"
                 )
 
     if "paper" in parts:
