@@ -13,6 +13,7 @@ test must separate the reference loop stopped after a tenth of the steps.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from scipy import stats
 
@@ -66,3 +67,41 @@ def test_toysup_learns_what_the_reference_loop_learns():
         seed=1,
     )
     assert stats.mannwhitneyu(loss_ours, _loss(W_short, b_short)).pvalue < 0.01
+
+
+@pytest.mark.slow
+def test_gram_step_learns_what_the_reference_loop_learns():
+    """The same test for the Gram step (forced: n = 40, m = 5, density 0.02, importance 0.95^i,
+    batch 512, 3,000 steps, 12 seeds): its gradients are exact (tests/toysup/test_step_gram.py), so
+    only the sampler's entries and the block machinery could make it learn something else."""
+    n, m, density, steps = 40, 5, 0.02, 3000
+    importance = 0.95 ** np.arange(n)
+    ours = train(
+        FeatureConfig(n_features=n, importance=importance, density=density),
+        ModelConfig(n_features=n, n_hidden=m),
+        TrainConfig(
+            steps=steps, batch_size=BATCH, lr=1e-3, n_seeds=SEEDS, loss_reduction="mean",
+            sampler="gram",
+        ),
+    )  # fmt: skip
+    assert ours.info["samplers"] == ["gram"]
+
+    def reference(run_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        return reference_weights(
+            np.full((SEEDS, n), density), np.tile(importance, (SEEDS, 1)), m,
+            steps=run_steps, batch_size=BATCH, seed=1,
+        )  # fmt: skip
+
+    def loss(W: np.ndarray, b: np.ndarray) -> np.ndarray:
+        x = sample_features(
+            np.full((1, n), density), 65536, generator=torch.Generator().manual_seed(98),
+            dtype=torch.float64,
+        ).expand(len(W), -1, -1)  # fmt: skip
+        imp = torch.as_tensor(np.tile(importance, (len(W), 1)))
+        W64, b64 = torch.as_tensor(W, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+        return loss_per_instance(W64, b64, x, imp).numpy()
+
+    loss_ours = loss(ours.seed_W[0], ours.seed_b[0])
+    loss_ref = loss(*reference(steps))
+    assert stats.mannwhitneyu(loss_ours, loss_ref).pvalue > 0.01, (loss_ours, loss_ref)
+    assert stats.mannwhitneyu(loss_ours, loss(*reference(steps // 10))).pvalue < 0.01
