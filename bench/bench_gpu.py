@@ -32,6 +32,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,21 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def seconds_per_call(run: Callable[[], object], device: torch.device, calls: int = 1) -> float:
+    """Mean seconds per call of ``run`` over ``calls`` calls, the device synchronised around them."""
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(calls):
+        run()
+    synchronize(device)
+    return (time.perf_counter() - start) / calls
+
+
+def median_seconds(run: Callable[[], object], device: torch.device, repeats: int = 7) -> float:
+    """Median over ``repeats`` single calls of ``run``."""
+    return statistics.median(seconds_per_call(run, device) for _ in range(repeats))
+
+
 def features_of(w: Workload) -> FeatureConfig:
     return FeatureConfig(
         n_features=w.n, n_instances=w.instances, density=w.density, importance=w.importance
@@ -67,11 +83,7 @@ def toysup_step_s(w: Workload, device: torch.device, steps: int, repeats: int) -
 
     def run(s: int) -> float:
         cfg = TrainConfig(steps=s, batch_size=BATCH, eval_samples=1024, device=str(device))
-        synchronize(device)
-        start = time.perf_counter()
-        train(feats, model, cfg, progress=False)
-        synchronize(device)
-        return time.perf_counter() - start
+        return seconds_per_call(lambda: train(feats, model, cfg, progress=False), device)
 
     run(4)  # warm-up: kernels, allocator, cuBLAS handles
     return statistics.median(max(run(2 * steps) - run(steps), 1e-9) / steps for _ in range(repeats))
@@ -87,14 +99,8 @@ def reference_step_s(w: Workload, device: torch.device, steps: int, repeats: int
         device=device,
     )
     train_reference(model, steps=3, batch_size=BATCH)  # warm-up
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        train_reference(model, steps=steps, batch_size=BATCH)
-        synchronize(device)
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
+    run = lambda: train_reference(model, steps=steps, batch_size=BATCH)  # noqa: E731
+    return median_seconds(run, device, repeats) / steps
 
 
 def bandwidth_gbs(device: torch.device, gib: float) -> float:
@@ -102,28 +108,14 @@ def bandwidth_gbs(device: torch.device, gib: float) -> float:
     n = int(gib * 2**30) // 4
     src, dst = torch.empty(n, device=device), torch.empty(n, device=device)
     src.fill_(1.0)
-    times = []
-    for _ in range(7):
-        synchronize(device)
-        start = time.perf_counter()
-        dst.copy_(src)
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return 2 * n * 4 / statistics.median(times) / 1e9
+    return 2 * n * 4 / median_seconds(lambda: dst.copy_(src), device) / 1e9
 
 
 def uniform_fill_s(device: torch.device, entries: int) -> float:
     """Seconds to fill ``entries`` float32 uniforms with torch's generator on ``device``."""
     out = torch.empty(entries, device=device)
     gen = torch.Generator(device=device).manual_seed(0)
-    times = []
-    for _ in range(7):
-        synchronize(device)
-        start = time.perf_counter()
-        out.uniform_(generator=gen)
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(lambda: out.uniform_(generator=gen), device)
 
 
 def paper_workload(cells: int) -> Workload:
@@ -147,36 +139,34 @@ def one_block(w: Workload, device: torch.device) -> tuple[Block, float]:
     return blk, training.lr
 
 
-def graph_vs_eager(w: Workload, device: torch.device, steps: int) -> dict[str, object]:
-    """Seconds per step of one block's step run eagerly and replayed from a CUDA graph."""
-    blk, lr = one_block(w, device)
+def eager_step(blk: Block, lr: float) -> Callable[[], None]:
+    """The trainer's step for ``blk``: draw, gradients, fused AdamW."""
 
     def step() -> None:
         blk.compute_gradients()
         blk.optimizer.step(blk.grads, lr)
 
-    def timed(run) -> float:  # type: ignore[no-untyped-def]
-        synchronize(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            run()
-        synchronize(device)
-        return (time.perf_counter() - start) / steps
+    return step
 
+
+def graph_vs_eager(w: Workload, device: torch.device, steps: int) -> dict[str, object]:
+    """Seconds per step of one block's step run eagerly and replayed from a CUDA graph."""
+    blk, lr = one_block(w, device)
+    step = eager_step(blk, lr)
     side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(side):  # warm-up off the default stream, as capture requires
         for _ in range(3):
             step()
     torch.cuda.current_stream(device).wait_stream(side)
-    eager = timed(step)
+    eager = seconds_per_call(step, device, steps)
     graph = torch.cuda.CUDAGraph()
     source = getattr(blk.source, "generator", None)
     if source is not None:  # a non-default generator must be registered with the graph
         graph.register_generator_state(source)
     with torch.cuda.graph(graph):
         step()
-    replayed = timed(graph.replay)
+    replayed = seconds_per_call(graph.replay, device, steps)
     finite = bool(torch.isfinite(blk.params).all())
     return {"eager_step_s": eager, "graph_step_s": replayed, "speedup": eager / replayed,
             "params_finite": finite}  # fmt: skip
@@ -218,11 +208,7 @@ def compiled_vs_eager(w: Workload, device: torch.device, steps: int) -> dict[str
     gradients (the same fused AdamW after both), and the compile time."""
     blk, lr = one_block(w, device)
     density = torch.as_tensor(w.density, dtype=blk.W.dtype, device=device)
-
-    def eager() -> None:
-        blk.compute_gradients()
-        blk.optimizer.step(blk.grads, lr)
-
+    eager = eager_step(blk, lr)
     fused = torch.compile(fused_gradients, dynamic=False)
 
     def compiled() -> None:
@@ -231,21 +217,10 @@ def compiled_vs_eager(w: Workload, device: torch.device, steps: int) -> dict[str
         blk.grad_b.copy_(grad_b)
         blk.optimizer.step(blk.grads, lr)
 
-    def timed(run) -> float:  # type: ignore[no-untyped-def]
-        run()
-        synchronize(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            run()
-        synchronize(device)
-        return (time.perf_counter() - start) / steps
-
-    eager_s = timed(eager)
-    start = time.perf_counter()
-    fused(blk.W, blk.b, blk.c, density, BATCH)
-    synchronize(device)
-    compile_s = time.perf_counter() - start
-    compiled_s = timed(compiled)
+    eager()  # warm-up
+    eager_s = seconds_per_call(eager, device, steps)
+    compile_s = seconds_per_call(lambda: fused(blk.W, blk.b, blk.c, density, BATCH), device)
+    compiled_s = seconds_per_call(compiled, device, steps)
     return {"eager_step_s": eager_s, "compiled_step_s": compiled_s, "speedup": eager_s / compiled_s,
             "compile_s": compile_s, "params_finite": bool(torch.isfinite(blk.params).all())}  # fmt: skip
 
@@ -259,6 +234,38 @@ def paper_instances(args: argparse.Namespace) -> Workload:
         "paper", 2, 1, np.repeat(w.density, seeds, axis=0),
         np.repeat(w.importance, seeds, axis=0), ref_steps=0, our_steps=0,
     )  # fmt: skip
+
+
+def experiment(
+    measure: Callable[[Workload, torch.device, int], dict[str, object]],
+    args: argparse.Namespace,
+    device: torch.device,
+    steps: int,
+) -> dict[str, dict[str, object]]:
+    """``measure`` on each chosen workload and on the paper-grade instances; a failure is
+    reported in its row, and the other rows still stand."""
+    rows: dict[str, dict[str, object]] = {}
+    for key in [*args.workloads, "paper"]:
+        w = workloads()[key] if key != "paper" else paper_instances(args)
+        try:
+            rows[key] = measure(w, device, steps)
+        except Exception as err:
+            rows[key] = {"error": f"{type(err).__name__}: {err}"}
+        print(json.dumps({key: rows[key]}), file=sys.stderr)
+    return rows
+
+
+def print_experiment(
+    rows: dict[str, dict[str, object]], header: list[str], cells: Callable[[dict], list[str]]
+) -> None:
+    """A markdown table: the workload, then ``cells(row)`` or the row's error."""
+    print("\n| " + " | ".join(["workload", *header]) + " |")
+    print("|---" * (len(header) + 1) + "|")
+    for key, row in rows.items():
+        shown = (
+            [f"failed: {row['error']}"] + [""] * (len(header) - 1) if "error" in row else cells(row)
+        )
+        print("| " + " | ".join([key, *shown]) + " |")
 
 
 def limits_row(w: Workload, instances: int, step_s: float, device: torch.device, gbs: float):
@@ -338,49 +345,24 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     if "graphs" in parts and device.type == "cuda":
-        graph_rows = {}
-        for key in [*args.workloads, "paper"]:
-            w = workloads()[key] if key != "paper" else paper_instances(args)
-            try:
-                graph_rows[key] = graph_vs_eager(w, device, 50 if args.smoke else 500)
-            except Exception as err:  # report and go on: the other parts still stand
-                graph_rows[key] = {"error": f"{type(err).__name__}: {err}"}
-            print(json.dumps({key: graph_rows[key]}), file=sys.stderr)
-        out["graphs"] = graph_rows
-        print("\n| workload | eager step (µs) | CUDA-graph step (µs) | speed-up |")
-        print("|---|---|---|---|")
-        for key, r in graph_rows.items():
-            if "error" in r:
-                print(f"| {key} | failed: {r['error']} | | |")
-            else:
-                print(
-                    f"| {key} | {1e6 * r['eager_step_s']:,.0f} | {1e6 * r['graph_step_s']:,.0f} "
-                    f"| {r['speedup']:.2f}× |"
-                )
+        out["graphs"] = rows = experiment(graph_vs_eager, args, device, 50 if args.smoke else 500)
+        print_experiment(
+            rows,
+            ["eager step (µs)", "CUDA-graph step (µs)", "speed-up"],
+            lambda r: [f"{1e6 * r['eager_step_s']:,.0f}", f"{1e6 * r['graph_step_s']:,.0f}",
+                       f"{r['speedup']:.2f}×"],
+        )  # fmt: skip
 
     if "compile" in parts:
-        compile_rows = {}
-        for key in [*args.workloads, "paper"]:
-            w = workloads()[key] if key != "paper" else paper_instances(args)
-            try:
-                compile_rows[key] = compiled_vs_eager(w, device, 20 if args.smoke else 500)
-            except Exception as err:  # report and go on: the other parts still stand
-                compile_rows[key] = {"error": f"{type(err).__name__}: {err}"}
-            print(json.dumps({key: compile_rows[key]}), file=sys.stderr)
-        out["compile"] = compile_rows
-        print(
-            "\n| workload | eager step (µs) | compiled draw + gradients (µs) | speed-up | compile (s) |"
+        out["compile"] = rows = experiment(
+            compiled_vs_eager, args, device, 20 if args.smoke else 500
         )
-        print("|---|---|---|---|---|")
-        for key, r in compile_rows.items():
-            if "error" in r:
-                print(f"| {key} | failed: {r['error']} | | | |")
-            else:
-                print(
-                    f"| {key} | {1e6 * r['eager_step_s']:,.0f} "
-                    f"| {1e6 * r['compiled_step_s']:,.0f} | {r['speedup']:.2f}× "
-                    f"| {r['compile_s']:.1f} |"
-                )
+        print_experiment(
+            rows,
+            ["eager step (µs)", "compiled draw + gradients (µs)", "speed-up", "compile (s)"],
+            lambda r: [f"{1e6 * r['eager_step_s']:,.0f}", f"{1e6 * r['compiled_step_s']:,.0f}",
+                       f"{r['speedup']:.2f}×", f"{r['compile_s']:.1f}"],
+        )  # fmt: skip
 
     if "paper" in parts:
         cells, seeds, steps = args.paper_cells, args.paper_seeds, args.paper_steps

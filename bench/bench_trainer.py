@@ -29,6 +29,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,20 @@ def time_toysup(w: Workload, workers: int, repeats: int) -> float:
     return statistics.median(per_step)
 
 
+def concurrent_seconds(work: Callable[[int], object], threads: int) -> float:
+    """Median (of 7) wall time of ``work(0)``, ..., ``work(threads - 1)`` run in concurrent threads."""
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def rng_floor(w: Workload, threads: int) -> float:
     """Seconds to draw one float32 uniform per entry of a batch, split over ``threads`` threads."""
     torch.set_num_threads(1)
@@ -120,19 +135,7 @@ def rng_floor(w: Workload, threads: int) -> float:
     parts = [torch.empty(total // threads) for _ in range(threads)]
     gens = [torch.Generator().manual_seed(i) for i in range(threads)]
 
-    def draw(i: int) -> None:
-        parts[i].uniform_(generator=gens[i])
-
-    times = []
-    for _ in range(7):
-        start = time.perf_counter()
-        pool = [threading.Thread(target=draw, args=(i,)) for i in range(threads)]
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return concurrent_seconds(lambda i: parts[i].uniform_(generator=gens[i]), threads)
 
 
 def memory_floor(w: Workload) -> float:
@@ -162,16 +165,8 @@ def bmm_gflops(w: Workload, threads: int) -> float:
         for _ in range(reps):
             torch.bmm(W[i], x[i], out=out[i])
 
-    times = []
-    for _ in range(7):
-        start = time.perf_counter()
-        pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
-        times.append(time.perf_counter() - start)
-    return threads * reps * 2 * w.instances * w.m * w.n * BATCH / statistics.median(times) / 1e9
+    seconds = concurrent_seconds(work, threads)
+    return threads * reps * 2 * w.instances * w.m * w.n * BATCH / seconds / 1e9
 
 
 def main(argv: list[str] | None = None) -> int:
