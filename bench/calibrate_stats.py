@@ -14,7 +14,7 @@ settings (10,000 steps, batch 1024, AdamW, lr 1e-3) and ``TrainConfig(seed=...)`
 1 (linear, n=20) and 2 (ReLU, n=5), 20 seeds each. Rates come with exact (Clopper–Pearson) 95%
 intervals. ``--quick`` runs a small version (fewer replications and steps) and never writes.
 
-The loss test is run through ``verify.stats._loss_test(..., intervals=False)`` on the same samples
+The loss test is run through ``verify.stats.loss_bound._loss_test(..., intervals=False)`` on the same samples
 for both methods: it is the code :func:`verify.stats.superposition_test` runs, minus the confidence
 bounds (the script checks that the p-values agree with the public function on the first
 replication of each cell).
@@ -40,7 +40,8 @@ from theory.linear import expected_loss as linear_expected_loss
 from toysup import FeatureConfig, ModelConfig, TrainConfig, train
 from toysup.metrics import n_represented
 from verify import stats
-from verify._stats_loss import LossProblem
+from verify.stats.loss_bound import _loss_test
+from verify.stats.loss_problem import LossProblem
 
 ALPHA = 0.01
 DOC = Path(__file__).resolve().parent.parent / "docs" / "statistics.md"
@@ -156,7 +157,7 @@ def loss_rejections(case: Case, n_samples: int, reps: int) -> dict[str, int]:
         problem, bound, upper = setups[r % len(setups)]
         losses = problem.sample(n_samples, np.random.default_rng(r))
         for method in counts:
-            outcome = stats._loss_test(losses, bound, upper, ALPHA, method, intervals=False)
+            outcome = _loss_test(losses, bound, upper, ALPHA, method, intervals=False)
             counts[method] += outcome.p_value <= ALPHA
             if r == 0:  # the public function gives the same p-value
                 W, b = case.model(0)

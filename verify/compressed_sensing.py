@@ -7,19 +7,19 @@ density p = k/n on a log-spaced grid (uniform importance, the paper's geometry s
 
 1. trains ReLU output models x' = ReLU(WᵀW x + b) at density p (toysup, best of ``seeds``);
 2. feeds them inputs with exactly k = p n non-zeros, values Uniform[0, 1), and records whether x
-   is recovered (criteria ``l2``/``linf``/``exact`` of :mod:`verify._cs_bridge_decode`);
+   is recovered (criteria ``l2``/``linf``/``exact`` of :mod:`verify.cs_bridge.decode`);
 3. decodes the same draws from h = W x with the nonnegative LP on the same learned W
    (``theory.compressed_sensing.recovery_rate``'s draws; k <= m only, since a vertex solution has
    at most m non-zeros);
 4. runs the nonnegative LP on Gaussian m × n matrices at the same k (``phase_transition_grid``);
 5. finds every curve's 50% point in ρ with a binomial confidence interval
-   (:mod:`verify._cs_bridge_transition`), beside ρ_W(δ) (``weak_threshold``, nonnegative and
+   (:mod:`verify.cs_bridge.transition`), beside ρ_W(δ) (``weak_threshold``, nonnegative and
    signed);
 6. counts represented features (‖W_i‖ > 0.5, and ‖W‖²_F) against ``max_features(m, p, bound)``.
 
 :func:`run_bridge` is the computation (settings in, frozen result out); :func:`main` adds the
-command line, files (:mod:`verify._cs_bridge_output`) and figure
-(:mod:`verify._cs_bridge_figure`). Discussion and measured numbers: docs/compressed_sensing.md,
+command line, files (:mod:`verify.cs_bridge.output`) and figure
+(:mod:`verify.cs_bridge.figure`). Discussion and measured numbers: docs/compressed_sensing.md,
 "The toy model as a decoder".
 """
 
@@ -38,11 +38,11 @@ from numpy.typing import NDArray
 from theory.compressed_sensing import max_features, phase_transition_grid, weak_threshold
 from toysup import FeatureConfig, ModelConfig, train
 from toysup.metrics import n_represented
-from verify._cs_bridge_decode import TOLERANCE_FACTORS, decode_cell, draw_inputs
-from verify._cs_bridge_transition import Transition, first_crossing, transition_50
-from verify._cs_bridge_types import BridgeResult as BridgeResult
-from verify._cs_bridge_types import BridgeSettings as BridgeSettings
 from verify._output import check_device
+from verify.cs_bridge.decode import TOLERANCE_FACTORS, decode_cell, draw_inputs
+from verify.cs_bridge.transition import Transition, first_crossing, transition_50
+from verify.cs_bridge.types import BridgeResult as BridgeResult
+from verify.cs_bridge.types import BridgeSettings as BridgeSettings
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -309,7 +309,7 @@ def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the bridge; returns the exit code (2 for bad options, nothing written then)."""
-    from verify import _cs_bridge_output as output
+    from verify.cs_bridge import output
 
     parser = build_parser()
     try:

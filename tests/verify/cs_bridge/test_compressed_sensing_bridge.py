@@ -22,7 +22,8 @@ from theory.compressed_sensing import (
     wilson_interval,
 )
 from toysup import FeatureConfig, ModelConfig, TrainConfig, train
-from verify._cs_bridge_decode import (
+from verify.compressed_sensing import BridgeSettings, main, run_bridge
+from verify.cs_bridge.decode import (
     decode_cell,
     draw_inputs,
     errors,
@@ -30,8 +31,7 @@ from verify._cs_bridge_decode import (
     successes,
     toy_decode,
 )
-from verify._cs_bridge_transition import first_crossing, transition_50
-from verify.compressed_sensing import BridgeSettings, main, run_bridge
+from verify.cs_bridge.transition import first_crossing, transition_50
 
 TINY = [
     "--n", "12", "--deltas", "0.25,0.5", "--densities", "4", "--seeds", "1", "--steps", "60",
@@ -341,7 +341,7 @@ def test_run_bridge_result():
 def test_run_without_the_lps_still_makes_a_figure():
     """--lp-trials 0 and --gaussian-trials 0 skip both LPs: their curves are not evaluated, their
     transitions are NaN, and the figure leaves them out."""
-    from verify._cs_bridge_figure import bridge_figure
+    from verify.cs_bridge.figure import bridge_figure
 
     s = BridgeSettings(
         n_features=8, deltas=(0.5,), densities=3, seeds=1, steps=20, batch=32, trials=20,

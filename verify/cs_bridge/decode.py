@@ -118,7 +118,7 @@ class Cell:
 
 def decode_cell(W: FloatArray, b: FloatArray, X: FloatArray, *, lp_trials: int, tol: float) -> Cell:
     """Decode the draws X (T, n) of one cell with the toy model (W, b) and, on the first
-    ``lp_trials`` rows, with the LP; count successes (criteria of verify._cs_bridge_decode)."""
+    ``lp_trials`` rows, with the LP; count successes (criteria of verify.cs_bridge.decode)."""
     t0 = time.perf_counter()
     rel, max_abs = errors(X, toy_decode(W, b, X))
     toy = {}

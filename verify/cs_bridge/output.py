@@ -6,7 +6,7 @@ output directory is either the previous run or the complete new one, never half-
 - ``summary.json``: schema, settings, per δ the transitions with intervals, ρ_W, the success
   curves, the represented features against the bounds (all numbers; NaN and inf are null);
 - ``config.json``: the command and the settings, training configuration included;
-- ``transition.png`` / ``transition.pdf``: the figure (:mod:`verify._cs_bridge_figure`);
+- ``transition.png`` / ``transition.pdf``: the figure (:mod:`verify.cs_bridge.figure`);
 - ``models.npz``: the learned W (``W_<d>``, (K, m_d, n)) and b (``b``, (D, K, n)).
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from theory.compressed_sensing import BOUNDS
-from verify._cs_bridge_transition import Transition
-from verify._cs_bridge_types import BridgeResult
 from verify._output import check_output_dir as check_output_dir
 from verify._output import json_ready, versions, write_atomically
+from verify.cs_bridge.transition import Transition
+from verify.cs_bridge.types import BridgeResult
 
 SCHEMA = 1
 FIGURE_FORMATS = ("png", "pdf")
@@ -52,7 +52,7 @@ def write_outputs(result: BridgeResult, out: Path, *, argv: list[str]) -> list[P
 
 
 def _write_files(result: BridgeResult, tmp: Path, argv: list[str]) -> list[str]:
-    from verify._cs_bridge_figure import bridge_figure  # matplotlib only when writing
+    from verify.cs_bridge.figure import bridge_figure  # matplotlib only when writing
 
     names = ["summary.json", "config.json", "models.npz"]
     fig = bridge_figure(result)

@@ -31,7 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linprog
 
-from theory._cs_checks import (
+from theory._validation import as_float_array
+from theory.compressed_sensing.checks import (
     check_bool,
     check_choice,
     check_matrix,
@@ -39,7 +40,6 @@ from theory._cs_checks import (
     check_seed,
     check_size,
 )
-from theory._validation import as_float_array
 
 FloatArray = NDArray[np.float64]
 Method = Literal["cvxpy", "linprog"]

@@ -37,12 +37,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import erfcx, lambertw
 
-from theory._cs_checks import (
+from theory._validation import _show, as_float_array
+from theory.compressed_sensing.checks import (
     check_bool,
     check_half_open_unit_interval,
     check_open_unit_interval,
 )
-from theory._validation import _show, as_float_array
 
 FloatArray = NDArray[np.float64]
 
@@ -223,7 +223,7 @@ def weak_threshold_asymptotic(
     (Donoho & Tanner, J. AMS 2009: m ≈ 2 k ln(n/m)). The approach is slow and from below: the
     relative error is ≈ −[ln(2 ln(1/δ)) + ln(2π/κ²) − 3] / (2 ln(1/δ)) = O(ln ln(1/δ) / ln(1/δ));
     measured −2.5% (signed) and −9.6% (nonnegative) at δ = 1e-4, −2.4% / −4.3% at δ = 1e-16,
-    −0.8% / −1.1% at δ = 1e-100 (tests/theory/test_compressed_sensing.py).
+    −0.8% / −1.1% at δ = 1e-100 (tests/theory/compressed_sensing/test_compressed_sensing.py).
 
     ``order=2``: ρ_W(δ) ≈ ρ(z₂) = 1 − z₂ Φ(−z₂)/φ(z₂) with z₂² = W₀(κ² / (2π δ²)) (Lambert W).
     It solves the stationarity condition δ = κ/(z/φ(z) + κρ(z)) with the κρ(z) term dropped,

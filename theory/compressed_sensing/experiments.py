@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betaincinv, ndtri
 
-from theory._cs_checks import (
+from theory._validation import _show, as_float_array
+from theory.compressed_sensing.checks import (
     check_bool,
     check_choice,
     check_half_open_unit_interval,
@@ -24,7 +25,7 @@ from theory._cs_checks import (
     check_seed,
     check_size,
 )
-from theory._cs_recovery import (
+from theory.compressed_sensing.recovery import (
     DEFAULT_TOLERANCE,
     Method,
     _check_distribution,
@@ -37,8 +38,7 @@ from theory._cs_recovery import (
     sparse_vector,
     trial_rng,
 )
-from theory._cs_threshold import weak_threshold
-from theory._validation import _show, as_float_array
+from theory.compressed_sensing.threshold import weak_threshold
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

@@ -21,9 +21,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, optimize
 
-from theory import _n2m1_exact, n2m1
-from theory._n2m1_candidates import _antipodal_feature_loss
-from theory._n2m1_kernels import loss_terms
+from theory import n2m1
+from theory.n2m1 import exact as _n2m1_exact
+from theory.n2m1.candidates import _antipodal_feature_loss
+from theory.n2m1.kernels import loss_terms
 
 # ---------------------------------------------------------------- references
 

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory._n2m1_kernels import loss_terms
 from theory._validation import check_density, check_finite, check_importance, check_last_axis
+from theory.n2m1.kernels import loss_terms
 
 Array = NDArray[np.float64]
 

@@ -23,8 +23,8 @@ import numpy as np
 import sympy as sp
 from numpy.typing import NDArray
 
-from theory._n2m1_symbolic import resolve_max, symbolic_loss
 from theory._validation import check_density, check_importance
+from theory.n2m1.symbolic import resolve_max, symbolic_loss
 
 AntipodalBias = Literal["zero", "optimal"]
 

@@ -2,7 +2,7 @@
 
 At each (r, p) (importances (1, r), both densities p) the loss is minimised over (w1, w2, b1, b2)
 — or over (w1, w2) with b = 0 when ``bias=False`` — by batched saddle-free Newton steps
-(``_n2m1_newton``) from a fixed set of starts, all cells and starts at once: one start near
+(:mod:`theory.n2m1.newton`) from a fixed set of starts, all cells and starts at once: one start near
 each kind of local minimum seen in the landscape (docs/theory.md, "The exact landscape's local
 minima"), each jittered so none sits exactly on a stationary point, plus ``n_random`` random
 starts from ``numpy.random.default_rng(seed)``. Phase maps are then polished by restarting every
@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory import _n2m1_cache
-from theory._n2m1_kernels import loss_terms
-from theory._n2m1_newton import minimize
-from theory._n2m1_phase import REPRESENTED_THRESHOLD, phase_label
 from theory._validation import check_density, check_importance, check_positive_int
+from theory.n2m1 import cache as _n2m1_cache
+from theory.n2m1.kernels import loss_terms
+from theory.n2m1.newton import minimize
+from theory.n2m1.phase import REPRESENTED_THRESHOLD, phase_label
 
 Array = NDArray[np.float64]
 

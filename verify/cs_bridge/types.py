@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from toysup import TrainConfig
 from toysup.config import SCHEDULES, check_device
-from verify._cs_bridge_transition import Transition
+from verify.cs_bridge.transition import Transition
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

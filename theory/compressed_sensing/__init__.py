@@ -5,19 +5,19 @@ sparse features in m < n dimensions and decodes them with ReLU(Wᵀh + b), to co
 which recovers a k-sparse x ∈ Rⁿ from y = A x ∈ Rᵐ by optimisation. This module holds the
 compressed-sensing side (numpy, scipy, cvxpy; no torch):
 
-Bounds (``_cs_bounds``)
+Bounds (:mod:`theory.compressed_sensing.bounds`)
     m = Ω(k log(n/k)) and its density form m = Ω(−n p log p) (p = 1 − S, the feature density),
     explicit-constant bounds from the literature (``BOUNDS``), and the features per dimension
     n/m they imply at a given density (``features_per_dimension``, ``max_features``).
 
-Donoho–Tanner weak threshold (``_cs_threshold``)
+Donoho–Tanner weak threshold (:mod:`theory.compressed_sensing.threshold`)
     ρ_W(δ), δ = m/n, ρ = k/m, for signed vectors (ℓ1, κ = 2) and nonnegative vectors (LP with
     x ≥ 0, κ = 1); its small-δ forms; the equivalent statistical-dimension curve ψ(ε).
     **Which curve applies:** the toy model's features are nonnegative (x_i ∈ [0, 1]), so the
     nonnegative curve (``signed=False``) is the one to compare with it; the signed curve is the
     generic compressed-sensing one.
 
-Convex recovery (``_cs_recovery``, ``_cs_experiments``)
+Convex recovery (:mod:`theory.compressed_sensing.recovery`, :mod:`theory.compressed_sensing.experiments`)
     basis pursuit and the nonnegative LP through cvxpy (HiGHS) or scipy's HiGHS directly;
     seeded Gaussian-matrix trials, the empirical phase-transition grid and its 50% contour;
     recovery rates with a given (e.g. learned) matrix W and binomial confidence intervals.
@@ -27,7 +27,7 @@ Derivations, sources and measured numbers: docs/compressed_sensing.md.
 
 from __future__ import annotations
 
-from theory._cs_bounds import (
+from theory.compressed_sensing.bounds import (
     BOUNDS,
     MeasurementBound,
     features_per_dimension,
@@ -37,7 +37,7 @@ from theory._cs_bounds import (
     measurements_order,
     measurements_order_density,
 )
-from theory._cs_experiments import (
+from theory.compressed_sensing.experiments import (
     PhaseTransitionGrid,
     RecoveryRate,
     binomial_interval,
@@ -46,7 +46,7 @@ from theory._cs_experiments import (
     recovery_rate,
     wilson_interval,
 )
-from theory._cs_recovery import (
+from theory.compressed_sensing.recovery import (
     DEFAULT_TOLERANCE,
     RecoveryError,
     TrialResult,
@@ -59,7 +59,7 @@ from theory._cs_recovery import (
     sparse_vector,
     trial_rng,
 )
-from theory._cs_threshold import (
+from theory.compressed_sensing.threshold import (
     statistical_dimension_rate,
     weak_threshold,
     weak_threshold_argmax,

@@ -36,9 +36,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import lambertw
 
-from theory._cs_checks import check_half_open_unit_interval, check_positive_real
-from theory._cs_threshold import statistical_dimension_rate
 from theory._validation import _show
+from theory.compressed_sensing.checks import check_half_open_unit_interval, check_positive_real
+from theory.compressed_sensing.threshold import statistical_dimension_rate
 
 FloatArray = NDArray[np.float64]
 BoundKind = Literal["order", "necessary", "sufficient", "threshold"]

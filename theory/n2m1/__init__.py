@@ -20,7 +20,7 @@ Exact optimum
 
 from __future__ import annotations
 
-from theory._n2m1_candidates import (
+from theory.n2m1.candidates import (
     CANDIDATE_WEIGHTS,
     AntipodalBias,
     CandidateTheory,
@@ -30,7 +30,7 @@ from theory._n2m1_candidates import (
     candidate_phase_map,
     candidate_theory,
 )
-from theory._n2m1_exact import (
+from theory.n2m1.exact import (
     ExactOptimum,
     ExactPhaseMap,
     ExactTransition,
@@ -39,9 +39,9 @@ from theory._n2m1_exact import (
     exact_phase_map,
     exact_transition,
 )
-from theory._n2m1_numeric import expected_loss, expected_loss_and_grad
-from theory._n2m1_phase import PHASES, REPRESENTED_THRESHOLD, phase_label
-from theory._n2m1_symbolic import SymbolicLoss, symbolic_loss
+from theory.n2m1.numeric import expected_loss, expected_loss_and_grad
+from theory.n2m1.phase import PHASES, REPRESENTED_THRESHOLD, phase_label
+from theory.n2m1.symbolic import SymbolicLoss, symbolic_loss
 
 __all__ = [
     "CANDIDATE_WEIGHTS",

@@ -25,8 +25,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from theory.compressed_sensing import features_per_dimension, weak_threshold
-from verify._cs_bridge_transition import Transition
-from verify._cs_bridge_types import BridgeResult
+from verify.cs_bridge.transition import Transition
+from verify.cs_bridge.types import BridgeResult
 
 PAGE_WIDTH = 7.0  # inches
 _FONT = 8

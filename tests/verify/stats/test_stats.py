@@ -21,8 +21,8 @@ from scipy import stats as sps
 from theory.bounds import no_superposition_loss, no_superposition_solution
 from theory.linear import expected_loss as linear_expected_loss
 from verify import stats
-from verify._stats_decode import holm_adjust
-from verify._stats_loss import LossProblem, active_probability, loss_range, sample_active
+from verify.stats.decoders import holm_adjust
+from verify.stats.loss_problem import LossProblem, active_probability, loss_range, sample_active
 
 ALPHA = 0.01
 ANTIPODAL = np.array([[1.0, -1.0]])  # n = 2, m = 1: an antipodal pair, in superposition
