@@ -82,8 +82,11 @@ def test_train_config_rejects_bad_input(kwargs, match):
 def test_model_config_rejects_bad_input():
     with pytest.raises(ValueError, match="n_hidden must be an integer >= 1, got 0"):
         ModelConfig(n_features=3, n_hidden=0)
-    with pytest.raises(ValueError, match="activation must be one of 'relu', 'linear'; got 'gelu'"):
-        ModelConfig(n_features=3, n_hidden=1, activation="gelu")
+    with pytest.raises(
+        ValueError,
+        match="activation must be one of 'relu', 'linear', 'gelu', 'softplus'; got 'tanh'",
+    ):
+        ModelConfig(n_features=3, n_hidden=1, activation="tanh")
     with pytest.raises(ValueError, match="unknown ModelConfig keys"):
         ModelConfig.from_dict({"n_features": 3, "n_hidden": 1, "width": 4})
 

@@ -194,7 +194,7 @@ def test_save_and_load_round_trip_without_pickle(tiny, tmp_path):
         np.testing.assert_array_equal(getattr(back, name), getattr(r, name))
     with np.load(path / "arrays.npz", allow_pickle=False) as data:
         assert all(data[k].dtype != object for k in data.files)
-    assert json.loads((path / "result.json").read_text())["schema"] == 1
+    assert json.loads((path / "result.json").read_text())["schema"] == 2
     with pytest.raises(FileExistsError):
         r.save(path)
     r.save(path, overwrite=True)
