@@ -105,16 +105,19 @@ def estimate_family_loss(
         return torch.stack([loss, loss + family.l1_hidden * l1])
 
     zero = family.zero_example(b, importance)
-    active, prob, empty = _set_patterns(p, structure, set_size)
-    if active.shape[0] <= MAX_PATTERNS and samples >= active.shape[0]:
+    sets = p.shape[1] // set_size
+    states = set_size + 1 if structure == "anticorrelated" else 2  # per set
+    n_patterns = states**sets - 1  # non-empty patterns
+    if n_patterns <= MAX_PATTERNS and samples >= n_patterns:
+        active, prob, empty = _set_patterns(p, structure, set_size)
         signed = values == "signed"
         mean, var = _stratified_moments(
             per_example, torch.stack([zero, zero]), active, prob, empty, samples, source, group,
             signed=signed,
         )  # fmt: skip
     else:
-        sets = p.reshape(p.shape[0], -1, set_size)
-        set_density = sets.sum(2) if structure == "anticorrelated" else sets[:, :, 0]
+        grouped = p.reshape(p.shape[0], sets, set_size)
+        set_density = grouped.sum(2) if structure == "anticorrelated" else grouped[:, :, 0]
         sampler = FeatureSampler(
             "dense", density, set_density.to(density.dtype), CHUNK,
             structure=structure, values=values,

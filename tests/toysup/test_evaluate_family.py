@@ -98,3 +98,17 @@ def test_group_shares_examples():
     )  # fmt: skip
     for estimate in out:
         assert estimate[0] == estimate[1]
+
+
+def test_many_features_use_plain_monte_carlo():
+    """100 independent features (2¹⁰⁰ patterns) or 50 anticorrelated pairs (3⁵⁰): plain Monte
+    Carlo, never an enumeration of the patterns (which would not fit in memory)."""
+    rng = np.random.default_rng(1)
+    for structure in ("independent", "anticorrelated"):
+        W = torch.tensor(rng.normal(scale=0.1, size=(1, 4, 100)))
+        out = estimate_family_loss(
+            Family(True, "relu", True, False, 0.0, 0.0), W, torch.zeros(1, 100, dtype=DT), None,
+            torch.full((1, 100), 0.01, dtype=DT), torch.ones(1, 100, dtype=DT),
+            structure=structure, set_size=2, samples=2048, source=NumpyUniforms(0),
+        )  # fmt: skip
+        assert np.all(np.isfinite(np.concatenate(out)))
