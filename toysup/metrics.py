@@ -181,10 +181,11 @@ def neuron_monosemanticity(W: Any, *, positive: bool = False) -> NDArray[np.floa
     grows at low density, which otherwise dominate the raw fraction (docs/training.md, "Neuron
     metrics").
     """
-    rows = _rows(W, positive) ** 2
-    total = rows.sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, rows.max(-1) / np.where(total > 0, total, 1.0), np.nan)
+    rows = np.abs(_rows(W, positive))
+    scale = rows.max(-1, keepdims=True)  # rescaled to a largest entry of 1: no under/overflow
+    squares = (rows / np.where(scale > 0, scale, 1.0)) ** 2
+    total = squares.sum(-1)  # >= 1 for a non-zero row (its largest entry is 1), 0 for a zero row
+    return np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), np.nan)
 
 
 def n_polysemantic(
@@ -233,6 +234,28 @@ def set_cosines(W: Any, set_size: int) -> NDArray[np.float64]:
     return np.einsum("...msa,...msb->...sab", sets, sets)
 
 
+def _abs_responses(W: Any, W_dec: Any, b: Any, points: int) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Output i of ``y = ReLU(W_dec ReLU(W x) + b)`` for x = v e_i, v on a grid of [−1, 1]:
+    (..., n, points), and the grid."""
+    enc, dec = _as_numpy(W), _as_numpy(W_dec)
+    bias = b.detach().cpu().numpy() if hasattr(b, "detach") else b
+    bias = np.asarray(bias, dtype=np.float64)
+    v = np.linspace(-1.0, 1.0, points)
+    h = np.maximum(enc[..., :, :, None] * v, 0.0)  # (..., m, n, v): ReLU(W_ji v)
+    y = np.einsum("...im,...miv->...iv", dec, h) + bias[..., :, None]  # output i from feature i
+    return np.maximum(y, 0.0), v
+
+
+def abs_recovered(W: Any, W_dec: Any, b: Any, *, points: int = 201) -> NDArray[np.float64]:
+    """Fraction of ``E[x_i²]`` that output i reproduces of ``|x_i|`` when feature i alone is
+    active, ``1 − Σ_v (y_i(v e_i) − |v|)² / Σ_v v²`` over v evenly spaced on [−1, 1]: 1 for an
+    exact ``|x_i|``, 1/2 for one sign only (``ReLU(x_i)``), 0 for a zero output. W (..., m, n),
+    W_dec (..., n, m), b (..., n) -> (..., n). (Single-feature inputs are what the model sees at
+    low density; at density 1 they are off its input distribution.)"""
+    y, v = _abs_responses(W, W_dec, b, points)
+    return 1 - ((y - np.abs(v)) ** 2).sum(-1) / (v**2).sum()
+
+
 def abs_fit(W: Any, W_dec: Any, b: Any, *, points: int = 201) -> NDArray[np.float64]:
     """How well each output computes ``|x_i|`` when feature i alone is active, for the
     absolute-value circuit ``y = ReLU(W_dec ReLU(W x) + b)`` (paper §"Computation in
@@ -242,14 +265,7 @@ def abs_fit(W: Any, W_dec: Any, b: Any, *, points: int = 201) -> NDArray[np.floa
     ``points`` values v evenly spaced on [−1, 1]: 1 for an exact ``|x_i|``, about −1 for a
     feature passed through for one sign only (``ReLU(x_i)``), ≤ 0 for a constant output.
     """
-    enc, dec = _as_numpy(W), _as_numpy(W_dec)
-    bias = np.asarray(b, dtype=np.float64)
-    if hasattr(b, "detach"):
-        bias = b.detach().cpu().numpy().astype(np.float64)
-    v = np.linspace(-1.0, 1.0, points)
-    h = np.maximum(enc[..., :, :, None] * v, 0.0)  # (..., m, n, v): ReLU(W_ji v)
-    y = np.einsum("...im,...miv->...iv", dec, h) + bias[..., :, None]  # output i from feature i
-    y = np.maximum(y, 0.0)
+    y, v = _abs_responses(W, W_dec, b, points)
     target = np.abs(v)
     return 1 - ((y - target) ** 2).sum(-1) / ((target - target.mean()) ** 2).sum()
 

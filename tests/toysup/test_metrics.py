@@ -128,3 +128,11 @@ def test_abs_fit_of_exact_and_one_sided_circuits():
     half = metrics.abs_fit(W, np.array([[1.0, 0.0]]), np.zeros(1), points=2001)
     np.testing.assert_allclose(half, [-1.0], atol=2e-3)
     assert metrics.n_abs_computed(W, np.array([[1.0, 1.0]]), np.zeros(1)) == 1
+
+
+def test_abs_recovered_counts_each_sign():
+    """Exact |x|: 1; one sign only: 1/2 (half of E[x²] from each sign); zero output: 0."""
+    W = np.array([[1.0], [-1.0]])
+    for W_dec, expected in (([[1.0, 1.0]], 1.0), ([[1.0, 0.0]], 0.5), ([[0.0, 0.0]], 0.0)):
+        got = metrics.abs_recovered(W, np.array(W_dec), np.zeros(1), points=2001)
+        np.testing.assert_allclose(got, [expected], atol=1e-12)
