@@ -368,22 +368,23 @@ class FeatureSampler:
         instances, n, _ = self.shape
         width = y.shape[2]
         x = _view(flat, instances, n, width)
-        y_of_feature = y[:, :, None, :].expand(-1, -1, self.set_size, -1).reshape(x.shape)
-        active = y_of_feature > 0
+        # the set's activity per feature as 0/1 floats: sign(y), y >= 0     (I, n, C)
+        active = torch.sign(y)[:, :, None, :].expand(-1, -1, self.set_size, -1).reshape(x.shape)
         if self.structure == "correlated":
             source.fill(x)
         else:  # anticorrelated: t_j = (y - F_{j-1}) / (F_j - F_{j-1}), kept where in [0, 1)
+            y_of_feature = y[:, :, None, :].expand(-1, -1, self.set_size, -1).reshape(x.shape)
             torch.addcmul(self.offset, y_of_feature, self.slope, out=x)
-            active &= (x >= 0) & (x < 1)
+            active = active * ((x >= 0) & (x < 1))
         if self.signed:
             x.mul_(2.0).sub_(1.0)
         return x.mul_(active)
 
 
 def _signed_(x: Tensor) -> Tensor:
-    """In place: every non-zero entry v of ``x`` (uniform on [0, 1)) becomes ``2v − 1``."""
-    active = x > 0
-    return x.mul_(2.0).sub_(1.0).mul_(active)
+    """In place: every non-zero entry v of ``x`` (uniform on [0, 1)) becomes ``2v − 1``, as
+    ``2x − sign(x)`` (sign(x) is 1 on the non-zero entries, 0 elsewhere)."""
+    return x.mul_(2.0).sub_(torch.sign(x))
 
 
 def sample_features(
