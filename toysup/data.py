@@ -93,16 +93,23 @@ def _dense_trick_(u: Tensor, neg_inv_density: Tensor) -> Tensor:
 
 
 class DenseSampler:
-    """One uniform per entry. ``density``: shape ``(instances, features)``."""
+    """One uniform per entry. ``density``: shape ``(instances, features)``. ``signed=True`` draws
+    values uniform on [−1, 1) instead of [0, 1): ``2u/p − 1`` where ``u < p``."""
 
-    def __init__(self, density: Tensor, batch_size: int) -> None:
+    def __init__(self, density: Tensor, batch_size: int, *, signed: bool = False) -> None:
         self.shape = (*density.shape, batch_size)
-        self.neg_inv_density = (-1.0 / density.to(torch.float64)).to(density.dtype)[:, :, None]
+        self.signed = signed
+        scale = -2.0 if signed else -1.0
+        self.neg_inv_density = (scale / density.to(torch.float64)).to(density.dtype)[:, :, None]
 
     def draw(self, flat: Tensor, source: UniformSource) -> Tensor:
         """Fill the start of ``flat`` and return it as (instances, features, batch)."""
         x = source.fill(_view(flat, *self.shape))
-        return _dense_trick_(x, self.neg_inv_density)
+        if not self.signed:
+            return _dense_trick_(x, self.neg_inv_density)
+        x.mul_(self.neg_inv_density)  # t = -2u/p, in (-2/p, 0]; u < p iff t > -2
+        F.threshold_(x, -2.0, -1.0)  # type: ignore[attr-defined]  # t kept, or -1 if u >= p
+        return x.add_(1.0).neg_()  # -(t + 1) = 2u/p - 1 where u < p, else 0
 
 
 @dataclass(frozen=True)
@@ -342,8 +349,14 @@ class FeatureSampler:
         self.structure, self.signed = structure, values == "signed"
         self.shape = (instances, n, batch_size)
         self.set_size = n // sets
-        inner = {"dense": DenseSampler, "sparse": SparseSampler, "compact": CompactSampler}[kind]
-        self.inner = inner(set_density, batch_size)
+        self.inner: DenseSampler | SparseSampler | CompactSampler
+        if kind == "dense":  # independent signed values drawn in one pass (DenseSampler)
+            signed = self.signed and structure == "independent"
+            self.inner = DenseSampler(set_density, batch_size, signed=signed)
+        else:
+            self.inner = (SparseSampler if kind == "sparse" else CompactSampler)(
+                set_density, batch_size
+            )
         self.set_flat = (
             None
             if structure == "independent"
@@ -363,7 +376,8 @@ class FeatureSampler:
         """Fill the start of ``flat`` (at least instances·n·B + 1 elements); return x (I, n, C)."""
         if self.set_flat is None:
             x = self.inner.draw(flat, source)
-            return _signed_(x) if self.signed else x
+            signed_here = self.signed and not isinstance(self.inner, DenseSampler)
+            return _signed_(x) if signed_here else x
         y = self.inner.draw(self.set_flat, source)  # (I, sets, C)
         instances, n, _ = self.shape
         width = y.shape[2]
