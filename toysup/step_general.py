@@ -22,7 +22,9 @@ checks in docs/training.md, "The general path").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -54,6 +56,11 @@ class Family:
             l1_weights=training.l1_weights,
         )
 
+    @cached_property
+    def output(self) -> Callable[[Tensor], Tensor]:
+        """The output activation f."""
+        return output_activation(self.activation)
+
     def forward(
         self, W: Tensor, b: Tensor, W_dec: Tensor | None, x: Tensor
     ) -> tuple[Tensor, Tensor]:
@@ -63,7 +70,7 @@ class Family:
             h = torch.relu(h)
         decoder = W.transpose(1, 2) if W_dec is None else W_dec  # (I, n, m)
         z = torch.baddbmm(b[:, :, None], decoder, h)  # W_dec h + b               (I, n, C)
-        return h, output_activation(self.activation)(z)
+        return h, self.output(z)
 
     def per_example(
         self, W: Tensor, b: Tensor, W_dec: Tensor | None, x: Tensor, importance: Tensor
@@ -76,7 +83,7 @@ class Family:
 
     def zero_example(self, b: Tensor, importance: Tensor) -> Tensor:
         """The loss of the all-zero example, ``Σ_i I_i f(b_i)²``, per instance (I,)."""
-        return (output_activation(self.activation)(b).square() * importance).sum(1)
+        return (self.output(b).square() * importance).sum(1)
 
     def weight_penalty(self, W: Tensor, W_dec: Tensor | None) -> Tensor:
         """``λ_W (Σ|W| + Σ|W_dec|)`` per instance (I,)."""
