@@ -99,7 +99,7 @@ def test_from_a_train_result():
             log_every=10,
             eval_samples=256,
             device="cpu",
-        ),  # fmt: skip
+        ),
     )
     fig = result_loss_curves(result)
     for c in range(2):
