@@ -222,8 +222,9 @@ def feature_geometry(
     Returns:
         Per instance, one square panel: a grey unit circle (2-D) or unit-sphere wireframe (3-D,
         without tick labels: the sphere gives the scale) for reference, an arrow per feature
-        (a line in 3-D) ending in a dot, coloured by set, or without sets by feature index (``viridis``, dark = feature 0; the feature's index is written at its
-        tip when n <= 12, else a colour bar). Features with ‖W_i‖ <= 0.5 are drawn faded.
+        (a line in 3-D) ending in a dot, coloured by set, or without sets by feature index
+        (``viridis``, dark = feature 0; a colour bar when n > 12). Each feature's index is
+        written at its tip when n <= 12. Features with ‖W_i‖ <= 0.5 are drawn faded.
     """
     arr = _checks.weights(W)
     n_inst, m, n = arr.shape
@@ -237,6 +238,10 @@ def feature_geometry(
     if dims not in (2, 3) or isinstance(dims, bool):
         raise ValueError(f"dims must be 2 or 3, got {dims!r}")
     coords, kept = project_weights(arr, dims)
+    try:
+        elevation, azimuth = (float(v) for v in view)
+    except (TypeError, ValueError):
+        raise ValueError(f"view must be (elevation, azimuth) in degrees, got {view!r}") from None
     titles = _checks.titles("column_titles", column_titles, n_inst)
     if not isinstance(outline, bool):
         raise TypeError(f"outline must be a bool, got {outline!r}")
@@ -270,8 +275,8 @@ def feature_geometry(
                 _draw_2d(ax, coords[c], norms[c], colours, outline=outline, gid=str(c))
             else:
                 ax = fig.add_subplot(rows, cols, c + 1, projection="3d")
-                _draw_3d(ax, coords[c], norms[c], colours, view=view, gid=str(c))
-            if n <= 12 and group is None:
+                _draw_3d(ax, coords[c], norms[c], colours, view=(elevation, azimuth), gid=str(c))
+            if n <= 12:
                 _label_tips(ax, coords[c], dims)
             lines = [] if titles is None else [titles[c]]
             if dims < m:
@@ -355,7 +360,7 @@ def _draw_3d(
     for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
         setter(-lim, lim)
     ax.set_box_aspect((1, 1, 1))
-    ax.view_init(elev=float(view[0]), azim=float(view[1]))
+    ax.view_init(elev=view[0], azim=view[1])
     for set_ticks in (ax.set_xticks, ax.set_yticks, ax.set_zticks):
         set_ticks([-1.0, 0.0, 1.0], ["", "", ""])  # the unit sphere gives the scale
     ax.grid(False)

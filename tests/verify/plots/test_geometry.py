@@ -188,6 +188,7 @@ def test_projection_keeps_the_geometry_of_a_rank_two_model_and_reports_what_it_k
         (np.ones((2, 4)), {"column_titles": ["a", "b"]}, "one entry per instance"),
         (np.ones((2, 4)), {"size": "a4"}, "size must be one of"),
         (np.full((2, 4), np.inf), {}, "W must be finite"),
+        (np.ones((3, 4)), {"view": 30}, r"view must be \(elevation, azimuth\) in degrees, got 30"),
     ],
 )
 def test_feature_geometry_rejects_bad_input(W, kwargs, match):
