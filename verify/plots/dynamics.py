@@ -206,10 +206,11 @@ def energy_levels(
         size: ``"column"`` or ``"page"``.
 
     Returns:
-        One column per chosen snapshot (tick label: its step): a level per feature at D_i
-        (``viridis``, dark = feature 0; levels that coincide are spread sideways so each stays
-        visible), thin lines joining a feature's levels in neighbouring columns, and dashed grey
-        lines at the sticky fractions labelled by their configuration.
+        One column per chosen snapshot (tick label: its step, "1.23k" for 1,234): a level per
+        feature at D_i (``viridis``, dark = feature 0, colour bar on the right; levels that
+        coincide are spread sideways so each stays visible), thin lines joining a feature's
+        levels in neighbouring columns, and dashed grey lines at the sticky fractions labelled
+        1, 3/4, 2/3, 1/2, 2/5, 3/8.
     """
     s, arr = _trajectory(step, W)
     if at is None:
@@ -228,7 +229,7 @@ def energy_levels(
     with paper_style():
         fig = Figure(figsize=figure_size(size, 2.6), layout="constrained")
         ax = fig.add_subplot()
-        draw_sticky_fractions(ax)
+        draw_sticky_fractions(ax, names=False)
         centres = np.arange(d.shape[0])[:, None] + np.stack([_spread(row, half) for row in d])
         for col in range(d.shape[0]):
             for i in range(n):
@@ -238,15 +239,25 @@ def energy_levels(
                 if col:
                     ax.plot([centres[col - 1, i] + 0.08, centre - 0.08], [d[col - 1, i], d[col, i]],
                             color=colours[i], lw=0.4, alpha=0.5, gid="transition")  # fmt: skip
-        ax.set_xticks(np.arange(d.shape[0]), [f"{s[c]:g}" for c in chosen])
+        ax.set_xticks(np.arange(d.shape[0]), [compact_number(s[c]) for c in chosen])
         ax.set_xlim(-0.6, d.shape[0] - 0.4)
         ax.set_ylim(-0.03, 1.08)
         ax.set_xlabel("training step")
         ax.set_ylabel("feature dimensionality $D_i$")
         style_axes(ax)
+        feature_colourbar(fig, [ax], colours, shrink=0.9, aspect=15, pad=0.1)
         if title is not None:
             fig.suptitle(title)
     return fig
+
+
+def compact_number(value: float) -> str:
+    """A step count in three significant digits and a suffix: 950, 1.23k, 20k, 3M."""
+    rounded = float(f"{value:.3g}")
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(rounded) >= limit:
+            return f"{rounded / limit:g}{suffix}"
+    return f"{rounded:g}"
 
 
 def _spread(levels: FloatArray, half: float) -> FloatArray:

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from verify.plots import _checks
 from verify.plots._draw import feature_colourbar
 from verify.plots.colours import feature_colours
-from verify.plots.style import FONT_SIZE, SIZES, SMALL, paper_style, style_axes
+from verify.plots.style import FONT_SIZE, SIZES, SMALL, paper_style, style_axes, wrap_text
 
 __all__ = ["neuron_top_fraction", "neuron_weight_stacks"]
 
@@ -117,7 +117,8 @@ def neuron_weight_stacks(
             )
         else:
             what = "monosemanticity given"
-        fig.supxlabel(f"neuron $j$ (above each bar: {what})", fontsize=FONT_SIZE)
+        label = wrap_text(f"neuron $j$ (above each bar: {what})", SIZES[size], FONT_SIZE)
+        fig.supxlabel(label, fontsize=FONT_SIZE)
         feature_colourbar(fig, axes, colours, shrink=0.9, aspect=15)
         if title is not None:
             fig.suptitle(title)

@@ -13,6 +13,7 @@ from verify.plots import (
     learning_dynamics,
     snapshot_arrays,
 )
+from verify.plots.dynamics import compact_number
 
 STEPS = np.array([0, 10, 100, 1000])
 E1, E2 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
@@ -151,7 +152,7 @@ def test_energy_levels(tmp_path, render_all):
     D_i sit side by side (distinct x), not on top of each other."""
     fig = energy_levels(STEPS, TRAJECTORY)
     ax = fig.get_axes()[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "10", "100", "1000"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "10", "100", "1k"]
     for col in range(4):
         centres = []
         for i in range(4):
@@ -163,10 +164,15 @@ def test_energy_levels(tmp_path, render_all):
         assert len(drawn) == 4  # levels at the same D_i are spread sideways
     assert len(_lines(fig, "transition")) == 3 * 4
     chosen = energy_levels(STEPS, TRAJECTORY, at=[1000, 10])
-    assert [t.get_text() for t in chosen.get_axes()[0].get_xticklabels()] == ["10", "1000"]
+    assert [t.get_text() for t in chosen.get_axes()[0].get_xticklabels()] == ["10", "1k"]
     with pytest.raises(
         ValueError,
         match=r"at must list snapshot steps among \[0.0, 10.0, 100.0, 1000.0\], got \[5.0\]",
     ):
         energy_levels(STEPS, TRAJECTORY, at=[5])
     render_all(fig, tmp_path, "energy")
+
+
+def test_compact_step_labels_keep_three_significant_digits():
+    labels = [compact_number(v) for v in (0, 950, 1234, 3786, 20000, 999_999, 3e6)]
+    assert labels == ["0", "950", "1.23k", "3.79k", "20k", "1M", "3M"]
