@@ -34,6 +34,7 @@ from verify.plots.colours import (
     simulate_vision,
 )
 from verify.plots.dynamics import (
+    SnapshotArrays,
     dimensionality_jumps,
     energy_levels,
     learning_dynamics,
@@ -59,6 +60,7 @@ __all__ = [
     "OKABE_ITO",
     "PAGE_WIDTH",
     "STICKY_FRACTIONS",
+    "SnapshotArrays",
     "colour_distance",
     "dimensionality_figure",
     "dimensionality_jumps",

@@ -5,13 +5,14 @@ training, and the loss drops as they do).
 
 Inputs are plain arrays: the weights of one configuration at k snapshot steps. From a
 ``TrainResult`` with ``snapshots = {"step": (k,), "W": (configs, k, m, n), "b": (configs, k, n)}``
-use :func:`snapshot_arrays` to pick one configuration.
+use :func:`snapshot_arrays` to pick one configuration. D_i is a property of the feature
+directions W_i (the columns of W, the encoder of an untied model).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -24,20 +25,34 @@ from verify.plots.colours import feature_colours
 from verify.plots.geometry import draw_sticky_fractions
 from verify.plots.style import SMALL, figure_size, paper_style, style_axes
 
-__all__ = ["dimensionality_jumps", "energy_levels", "learning_dynamics", "snapshot_arrays"]
+__all__ = [
+    "SnapshotArrays",
+    "dimensionality_jumps",
+    "energy_levels",
+    "learning_dynamics",
+    "snapshot_arrays",
+]
 
 FloatArray = NDArray[np.float64]
 
 
-def snapshot_arrays(
-    snapshots: Mapping[str, Any], *, config: int = 0
-) -> tuple[FloatArray, FloatArray, FloatArray | None]:
-    """``(step (k,), W (k, m, n), b (k, n) or None)`` of configuration ``config`` from a
-    snapshots dict ``{"step": (k,), "W": (configs, k, m, n), "b": (configs, k, n)}``."""
+class SnapshotArrays(NamedTuple):
+    """One configuration's snapshots: ``step`` (k,), ``W`` (k, m, n), ``b`` (k, n) or None,
+    ``W_dec`` (k, n, m) for an untied model, else None."""
+
+    step: FloatArray
+    W: FloatArray
+    b: FloatArray | None
+    W_dec: FloatArray | None
+
+
+def snapshot_arrays(snapshots: Mapping[str, Any], *, config: int = 0) -> SnapshotArrays:
+    """Configuration ``config`` of a snapshots dict ``{"step": (k,), "W": (configs, k, m, n),
+    "b": (configs, k, n)}`` (and ``"W_dec": (configs, k, n, m)`` for an untied model)."""
     if not isinstance(snapshots, Mapping) or "step" not in snapshots or "W" not in snapshots:
         raise ValueError(
             "snapshots must be a dict with 'step' (k,) and 'W' (configs, k, m, n) "
-            f"(and optionally 'b'), got {type(snapshots).__name__}"
+            f"(and optionally 'b', 'W_dec'), got {type(snapshots).__name__}"
             + (f" with keys {sorted(snapshots)}" if isinstance(snapshots, Mapping) else "")
         )
     step = _checks.steps("snapshots['step']", snapshots["step"])
@@ -46,17 +61,27 @@ def snapshot_arrays(
         raise ValueError(
             f"snapshots['W'] must have shape (configs, k={step.size}, m, n), got {W.shape}"
         )
-    c = _checks.index("config", config, W.shape[0])
-    b = None
-    if snapshots.get("b") is not None:
-        b_all = _checks.as_numpy("snapshots['b']", snapshots["b"])
-        if b_all.shape != (W.shape[0], step.size, W.shape[3]):
-            raise ValueError(
-                f"snapshots['b'] must have shape {(W.shape[0], step.size, W.shape[3])} "
-                f"(configs, k, n), got {b_all.shape}"
-            )
-        b = b_all[c]
-    return step, _checks.finite("snapshots['W']", W[c]), b
+    configs, k, m, n = W.shape
+    c = _checks.index("config", config, configs)
+    b = _optional(snapshots, "b", (configs, k, n), "(configs, k, n)")
+    W_dec = _optional(snapshots, "W_dec", (configs, k, n, m), "(configs, k, n, m)")
+    return SnapshotArrays(
+        step=step,
+        W=_checks.finite("snapshots['W']", W[c]),
+        b=None if b is None else b[c],
+        W_dec=None if W_dec is None else W_dec[c],
+    )
+
+
+def _optional(
+    snapshots: Mapping[str, Any], key: str, shape: tuple[int, ...], names: str
+) -> FloatArray | None:
+    if snapshots.get(key) is None:
+        return None
+    arr = _checks.as_numpy(f"snapshots[{key!r}]", snapshots[key])
+    if arr.shape != shape:
+        raise ValueError(f"snapshots[{key!r}] must have shape {shape} {names}, got {arr.shape}")
+    return _checks.finite(f"snapshots[{key!r}]", arr)
 
 
 def _trajectory(step: Any, W: Any) -> tuple[FloatArray, FloatArray]:

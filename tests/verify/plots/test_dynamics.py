@@ -74,14 +74,16 @@ def test_snapshot_arrays_pick_one_configuration():
     snapshots = {
         "step": STEPS,
         "W": np.stack([TRAJECTORY, 2 * TRAJECTORY]),
-        "b": np.zeros((2, 4, 4)),
+        "b": np.stack([np.zeros((4, 4)), np.ones((4, 4))]),
+        "W_dec": np.swapaxes(np.stack([TRAJECTORY, 3 * TRAJECTORY]), -1, -2),
     }
-    step, W, b = snapshot_arrays(snapshots, config=1)
-    np.testing.assert_array_equal(step, STEPS)
-    np.testing.assert_array_equal(W, 2 * TRAJECTORY)
-    assert b is not None and b.shape == (4, 4)
-    _, _, none = snapshot_arrays({"step": STEPS, "W": snapshots["W"]})
-    assert none is None
+    picked = snapshot_arrays(snapshots, config=1)
+    np.testing.assert_array_equal(picked.step, STEPS)
+    np.testing.assert_array_equal(picked.W, 2 * TRAJECTORY)
+    np.testing.assert_array_equal(picked.b, np.ones((4, 4)))
+    np.testing.assert_array_equal(picked.W_dec, 3 * np.swapaxes(TRAJECTORY, -1, -2))
+    tied = snapshot_arrays({"step": STEPS, "W": snapshots["W"]})
+    assert tied.b is None and tied.W_dec is None
 
 
 @pytest.mark.parametrize(
@@ -112,6 +114,12 @@ def test_snapshot_arrays_pick_one_configuration():
             {},
             ValueError,
             r"'b'\] must have shape \(1, 4, 4\)",
+        ),
+        (
+            {"step": STEPS, "W": TRAJECTORY[None], "W_dec": TRAJECTORY[None]},
+            {},
+            ValueError,
+            r"'W_dec'\] must have shape \(1, 4, 4, 2\) \(configs, k, n, m\)",
         ),
         ([1, 2], {}, ValueError, "snapshots must be a dict"),
     ],
