@@ -205,7 +205,8 @@ def feature_geometry(
     Dimensionality"; correlated and anticorrelated sets).
 
     Args:
-        W: (instances, m, n) or (m, n) weights.
+        W: (instances, m, n) or (m, n) weights (of an untied model: the encoder, or
+            ``W_dec.T`` for the decoder's directions).
         sets: (n,) integer set of each feature (correlated or anticorrelated sets); features are
             then coloured by set (Okabe–Ito, at most 8 sets) and the legend names the sets.
         set_size: instead of ``sets``: consecutive sets of this size (``FeatureConfig.set_size``).
