@@ -558,7 +558,7 @@ def test_cache_round_trip(tmp_path, monkeypatch):
     record = json.loads((tmp_path / files[0]).read_text())
     assert record["description"]["importance"] == r
     with np.load(tmp_path / files[1], allow_pickle=False) as data:  # no pickle needed
-        assert set(data.files) == {"w", "b", "loss", "converged", "labels"}
+        assert set(data.files) == {"w", "b", "loss", "objective", "converged", "labels"}
 
     def boom(*args, **kwargs):
         raise AssertionError("recomputed despite the cache")
