@@ -16,7 +16,7 @@ Phases
     ``phase_label``, ``REPRESENTED_THRESHOLD``, ``PHASES``.
 Candidates under penalties (docs/control_theory.md)
     ``penalised_candidates``, ``penalised_candidate_boundary``, ``penalised_candidate_theory``,
-    ``optimal_norm``, ``PENALISED_CANDIDATES``, ``DROP_THRESHOLD``.
+    ``optimal_norm``, ``PENALISED_CANDIDATES``, ``DROP_THRESHOLD``, ``SPARSE_LIMIT_L1_HIDDEN``.
 Exact optimum (every function takes ``l1_hidden`` and ``l1_weights``)
     ``exact_optimum``, ``exact_phase_map``, ``exact_boundary``, ``exact_transition``,
     ``penalty_to_remove_superposition``; ``CacheWarning`` (a bad cache entry being rebuilt).
@@ -42,6 +42,7 @@ from theory.n2m1.numeric import expected_loss, expected_loss_and_grad
 from theory.n2m1.penalised_candidates import (
     DROP_THRESHOLD,
     PENALISED_CANDIDATES,
+    SPARSE_LIMIT_L1_HIDDEN,
     PenalisedCandidates,
     PenalisedCandidateTheory,
     optimal_norm,
@@ -58,6 +59,7 @@ __all__ = [
     "PENALISED_CANDIDATES",
     "PHASES",
     "REPRESENTED_THRESHOLD",
+    "SPARSE_LIMIT_L1_HIDDEN",
     "AntipodalBias",
     "CacheWarning",
     "CandidateTheory",

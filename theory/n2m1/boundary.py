@@ -17,8 +17,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory._validation import check_density, check_importance, check_penalty, check_positive_int
+from theory.n2m1 import cache as _n2m1_cache
 from theory.n2m1.exact import (
+    CACHE_VERSION,
     best_of,
+    check_bool,
     check_n_random,
     check_seed,
     neighbour_starts,
@@ -142,6 +145,7 @@ def exact_boundary(
     l1_weights: Any = 0.0,
     edge: Edge = "upper",
     n_scan: int = 25,
+    cache: bool = True,
 ) -> Any:
     """p*(r): the density below which the exact optimum (with biases) is in superposition.
 
@@ -168,10 +172,9 @@ def exact_boundary(
     [``density_min``, 1] (e.g. superposition removed at every density, or the sparse interval
     reaching p = 1). Intervals narrower than the grid spacing can be missed.
     ``threshold`` (default: the shared rule) is for sensitivity studies of the labelling rule.
+    With ``cache=True`` the result is read from / written to the validated disk cache of
+    :mod:`theory.n2m1.cache` (keyed by every argument), as ``exact_phase_map`` does.
     """
-
-    def is_sup(x: Array) -> NDArray[np.bool_]:
-        return np.asarray(phase_label(x[:, :2], threshold=threshold) == "superposition")
 
     if edge not in ("upper", "lower", "reentry"):
         raise ValueError(f"edge must be 'upper', 'lower' or 'reentry', got {edge!r}")
@@ -181,8 +184,53 @@ def exact_boundary(
     check_positive_int("n_scan", n_scan)
     if n_scan < 2:
         raise ValueError(f"n_scan must be >= 2, got {n_scan!r}")
+    cache = check_bool("cache", cache)
     p_min = float(check_density("density_min", density_min))
+    phase_label(np.zeros(2), threshold=threshold)  # validates the threshold
     rf, lh, lw, shape = _penalties(importance, l1_hidden, l1_weights)
+    description = {
+        "kind": "n2m1_exact_boundary",
+        "version": CACHE_VERSION,
+        "importance": [float(v) for v in rf],
+        "l1_hidden": [float(v) for v in lh],
+        "l1_weights": [float(v) for v in lw],
+        "seed": seed,
+        "n_random": n_random,
+        "density_min": p_min,
+        "n_bisect": int(n_bisect),
+        "threshold": float(threshold),
+        "edge": edge,
+        "n_scan": int(n_scan),
+    }
+    spec = {"density": _n2m1_cache.ArraySpec((rf.size,), "float64")}
+    arrays = _n2m1_cache.load("n2m1_exact_boundary", description, spec) if cache else None
+    if arrays is None:
+        p_star = _compute_boundary(
+            rf, lh, lw, p_min, edge, threshold, n_scan, n_bisect, n_random, seed
+        )
+        arrays = {"density": p_star}
+        if cache:
+            _n2m1_cache.save("n2m1_exact_boundary", description, arrays)
+    return np.asarray(arrays["density"], dtype=np.float64).reshape(shape)
+
+
+def _compute_boundary(
+    rf: Array,
+    lh: Array,
+    lw: Array,
+    p_min: float,
+    edge: str,
+    threshold: float,
+    n_scan: int,
+    n_bisect: int,
+    n_random: int,
+    seed: int,
+) -> Array:
+    """``exact_boundary`` on flat rows (N,): see its docstring."""
+
+    def is_sup(x: Array) -> NDArray[np.bool_]:
+        return np.asarray(phase_label(x[:, :2], threshold=threshold) == "superposition")
+
     n = rf.size
     if edge == "upper" and not (np.any(lh > 0) or np.any(lw > 0)):
         lo = np.full(n, np.log(p_min))
@@ -191,7 +239,7 @@ def exact_boundary(
         x_hi, _, _ = optimum_flat(rf, np.exp(hi), True, n_random, seed)
         valid = is_sup(x_lo) & ~is_sup(x_hi)
         p_star = _bisect(rf, lh, lw, lo, hi, x_lo, x_hi, is_sup, n_bisect, n_random, seed)
-        return np.where(valid, p_star, np.nan).reshape(shape)
+        return np.where(valid, p_star, np.nan)
     grid = np.exp(np.linspace(np.log(p_min), 0.0, n_scan))
     x = _scan(rf, lh, lw, grid, n_random, seed)  # (G, N, 4)
     sup = np.stack([is_sup(x[k]) for k in range(n_scan)])  # (G, N)
@@ -211,7 +259,7 @@ def exact_boundary(
         n_random,
         seed,
     )
-    return np.where(valid, p_star, np.nan).reshape(shape)
+    return np.where(valid, p_star, np.nan)
 
 
 # ---------------------------------------------------------------- the transition

@@ -31,7 +31,7 @@ from theory.n2m1.phase import PHASES, phase_label
 
 Array = NDArray[np.float64]
 
-_CACHE_VERSION = 2
+CACHE_VERSION = 2
 _JITTER = 0.01  # scale of the deterministic jitter on the structured starts
 
 # Structured starts (w_first, w_extra, b_first, b_extra); "h" in a bias means p/2.
@@ -429,7 +429,7 @@ def exact_phase_map(
         )
     description = {
         "kind": "n2m1_exact_phase_map",
-        "version": _CACHE_VERSION,
+        "version": CACHE_VERSION,
         "importance": [float(v) for v in r],
         "density": [float(v) for v in p],
         "bias": bias,

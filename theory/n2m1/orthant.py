@@ -10,8 +10,12 @@ OWL-QN); here with exact Newton steps instead of quasi-Newton ones. No smoothing
   d⁻ (along −e_k) of Φ. If both are >= 0 the coordinate is **pinned** at 0 for this iteration
   (0 is stationary in it); otherwise it is released into the orthant where Φ decreases;
 * the step is the saddle-free Newton step of :mod:`theory.n2m1.newton` for the orthant's smooth
-  extension, on the free coordinates, along the pseudo-gradient (the minimum-norm subgradient);
-  components of a released coordinate pointing out of its orthant are dropped;
+  extension, on the free coordinates, along the pseudo-gradient (the minimum-norm subgradient).
+  A released coordinate whose step points out of its orthant is held at 0; a non-zero one within
+  1e-6 of 0 whose step would cross 0 is moved to exactly 0 and the other coordinates re-solve the
+  Newton system with it fixed there (projected Newton with an ε-active set, Bertsekas 1982,
+  "Projected Newton methods for optimization problems with simple constraints"). If the result
+  is not a descent direction for the pseudo-gradient, a steepest-descent step is taken instead;
 * the line search projects every trial point onto the current orthant: a coordinate whose sign
   would flip is set to exactly 0 (so exact zeros, the hallmark of L1 solutions, are reached in
   finitely many steps), with the Armijo test on Φ itself.

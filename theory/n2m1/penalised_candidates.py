@@ -45,6 +45,11 @@ PENALISED_CANDIDATES = ("not_represented", "dedicated", "superposition", "none")
 #: A represented weight is dropped (jumps to 0) where q/β^{3/2} > DROP_THRESHOLD = √6/9.
 DROP_THRESHOLD = float(np.sqrt(6.0) / 9.0)
 
+#: Sparse limit (p → 0) of the ``l1_hidden`` that drops a feature of importance I: 8√6/27 · I
+#: (= 0.7258 I). Below min(1, r) times this both features stay represented as p → 0, so
+#: superposition survives at the sparsest densities; above it, it is gone there.
+SPARSE_LIMIT_L1_HIDDEN = float(8.0 * np.sqrt(6.0) / 27.0)
+
 
 def _check_norm(norm: Any) -> Norm:
     if norm not in ("unit", "optimal"):

@@ -197,3 +197,25 @@ def test_save_writes_nothing_half_done(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="cannot convert"):
         n2m1_cache.save("x", {"k": 1}, {"a": Unsaveable()})  # type: ignore[dict-item]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_boundary_is_cached_with_its_penalties(tmp_path, monkeypatch):
+    from theory.n2m1 import boundary as n2m1_boundary
+
+    monkeypatch.setenv("TOYSUP_CACHE_DIR", str(tmp_path))
+    cheap = {"n_scan": 6, "n_bisect": 12}
+    first = n2m1.exact_boundary([0.5, 2.0], l1_hidden=0.1, **cheap)
+    record = json.loads(sorted(tmp_path.glob("n2m1_exact_boundary-*.json"))[0].read_text())
+    assert record["description"]["l1_hidden"] == [0.1, 0.1]
+    monkeypatch.setattr(n2m1_boundary, "_compute_boundary", _boom)
+    np.testing.assert_array_equal(n2m1.exact_boundary([0.5, 2.0], l1_hidden=0.1, **cheap), first)
+    with pytest.raises(AssertionError, match="recomputed"):
+        n2m1.exact_boundary([0.5, 2.0], l1_hidden=0.2, **cheap)
+    # A corrupted entry is rebuilt with a warning, never used.
+    npz = sorted(tmp_path.glob("n2m1_exact_boundary-*.npz"))[0]
+    npz.write_bytes(npz.read_bytes()[:-7])
+    monkeypatch.undo()
+    monkeypatch.setenv("TOYSUP_CACHE_DIR", str(tmp_path))
+    with pytest.warns(n2m1.CacheWarning, match="checksum mismatch"):
+        again = n2m1.exact_boundary([0.5, 2.0], l1_hidden=0.1, **cheap)
+    np.testing.assert_array_equal(again, first)

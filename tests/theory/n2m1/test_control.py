@@ -205,16 +205,20 @@ def test_penalised_transition():
 
 
 def test_penalty_to_remove_superposition():
-    r = np.array([0.5, 2.0, 0.5])
-    p = np.array([0.1, 0.1, 0.8])  # the last point is not in superposition without a penalty
+    r = np.array([0.5, 2.0, 0.5, 0.5])
+    # The third point is not in superposition without a penalty; the fourth is nearly sparse.
+    p = np.array([0.1, 0.1, 0.8, 1e-3])
     res = n2m1.penalty_to_remove_superposition(r, p, "l1_hidden")
     lam = res.value
     assert lam[2] == 0.0 and res.loss_cost[2] == 0.0
+    # Sparse limit: the weaker feature is dropped at l1_hidden = 8√6/27 · r (the single-feature
+    # problems decouple as p → 0); the O(p) correction is ~0.1 % at p = 1e-3.
+    assert lam[3] == pytest.approx(n2m1.SPARSE_LIMIT_L1_HIDDEN * 0.5, rel=3e-3)
     # r → 1/r symmetry: λ*(2, p) = 2 λ*(1/2, p), and the loss scales by r too.
     assert lam[1] == pytest.approx(2 * lam[0], rel=1e-8)
     assert res.loss_cost[1] == pytest.approx(2 * res.loss_cost[0], rel=1e-6)
     # Just below λ* superposition, just above not (bisection to ~1e-10 relative).
-    below = n2m1.exact_optimum(r[:2], p[:2], l1_hidden=lam[:2] * (1 - 1e-7))
+    below = n2m1.exact_optimum(r[:2], p[:2], l1_hidden=lam[:2] * (1 - 1e-7))  # bisection ~1e-10
     above = n2m1.exact_optimum(r[:2], p[:2], l1_hidden=lam[:2] * (1 + 1e-7))
     assert list(below.labels) == ["superposition"] * 2
     assert list(above.labels) == list(res.labels_after[:2])

@@ -129,6 +129,23 @@ def test_penalised_objective_matches_monte_carlo(w, b, p, imp, lh, lw):
     assert abs(got - mean) <= 5 * se + 1e-15
 
 
+@given(penalised_points(), st.integers(0, 2**32 - 1))
+def test_penalised_objective_matches_monte_carlo_at_drawn_points(point, seed):
+    w, b, p, imp, lh, lw = point
+    rng = np.random.default_rng(seed)
+    n = 50_000
+    x = rng.uniform(size=(n, 2)) * (rng.uniform(size=(n, 2)) < p)  # (n, 2)
+    h = x @ w
+    out = np.maximum(h[:, None] * w + b, 0.0)
+    per_example = np.sum(imp * (x - out) ** 2, axis=1) + lh * np.abs(h)
+    mean = per_example.mean() + lw * np.sum(np.abs(w))
+    se = per_example.std(ddof=1) / math.sqrt(n)
+    got = float(n2m1.expected_loss(w, b, p, imp, l1_hidden=lh, l1_weights=lw))
+    # 6 standard errors: over the ~25-60 drawn examples the chance of a false alarm is < 1e-7
+    # (the seed is drawn too); the rounding term covers examples whose samples are all equal.
+    assert abs(got - mean) <= 6 * se + 1e-12 * (1 + abs(mean))
+
+
 def test_symbolic_penalty_equals_numeric():
     pen = n2m1.symbolic_penalty()
     f = sp.lambdify(pen.symbols, pen.hidden, modules="mpmath")
@@ -199,7 +216,7 @@ def test_penalised_gradient_matches_finite_differences(point):
 
 def test_gradient_at_kinks_is_the_minimum_norm_subgradient():
     p, imp = 0.4, [1.0, 0.5]
-    # W = [1, 0], b = (0, p/2) is stationary without penalty (REFERENCE of the paper's candidate):
+    # W = [1, 0], b = (0, p/2) (the paper's dropped candidate) is stationary without penalty:
     # with a penalty, w_2 = 0 stays stationary (both one-sided slopes are +κ_2 > 0).
     kw = {"l1_hidden": 0.3, "l1_weights": 0.05}
     _, g_w, _ = n2m1.expected_loss_and_grad([1.0, 0.0], [0.0, p / 2], p, imp, **kw)
