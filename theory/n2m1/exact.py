@@ -412,7 +412,7 @@ def exact_phase_map(
     (docs/control_theory.md). With ``cache=True`` the result is read from / written to
     ``$TOYSUP_CACHE_DIR`` (default ``~/.cache/toysup``) as ``.npz`` + JSON, keyed by a hash of
     the grid and every option (penalties included) and validated on reading
-    (:mod:`theory.n2m1.cache`). A 100 × 100 map takes 15–25 s on one core with or without a
+    (:mod:`theory.n2m1.cache`). A 100 × 100 map takes about 15 s on one core, with or without a
     penalty (bench/bench_exact_map.py).
     """
     bias = check_bool("bias", bias)
