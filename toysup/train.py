@@ -46,6 +46,7 @@ from toysup._blocks import (
     uniform_source,
 )
 from toysup._progress import Progress
+from toysup._snapshots import kept_snapshots, snapshot_buffer
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
 from toysup.evaluate import estimate_family_loss, estimate_loss
 from toysup.models import init_weights
@@ -166,7 +167,7 @@ def train(
     log_steps = _log_steps(training.steps, training.log_every)
     history = np.full((len(log_steps), n_configs * n_seeds), np.nan)
     history_penalty = np.zeros_like(history)
-    snapshots = {blk.index: _snapshot_buffer(blk, training) for blk in blocks}
+    snapshots = {blk.index: snapshot_buffer(blk, training) for blk in blocks}
     n_workers = min(workers or usable_cores(), len(blocks)) if device.type == "cpu" else 1
     label = progress if isinstance(progress, str) else "training"
     bar = Progress(
@@ -263,7 +264,7 @@ def train(
         seed_loss_penalized=seed_pen,
         seed_loss_penalized_stderr=seed_pen_se,
         history_penalty=history_penalty[:, inverse].reshape(len(log_steps), *shape),
-        snapshots=_kept_snapshots(blocks, snapshots, training, model, inverse, best),
+        snapshots=kept_snapshots(blocks, snapshots, training, model, inverse, best),
     )
 
 
@@ -463,43 +464,3 @@ def _evaluate(
         parts.append((mean, stderr, mean, stderr))
     loss, stderr, penalized, penalized_se = (np.concatenate(col) for col in zip(*parts))
     return loss, stderr, penalized, penalized_se
-
-
-def _snapshot_buffer(blk: Block, training: TrainConfig) -> Tensor | None:
-    """(k, parameters) on the block's device for the k snapshot steps, or None."""
-    k = len(training.snapshot_steps)
-    return blk.params.new_zeros(k, blk.params.numel()) if k else None
-
-
-def _kept_snapshots(
-    blocks: list[Block],
-    buffers: dict[int, Tensor | None],
-    training: TrainConfig,
-    model: ModelConfig,
-    inverse: np.ndarray,
-    best: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """The kept seed's snapshots: ``step`` (k,), ``W`` (C, k, m, n), ``b`` (C, k, n) and, untied,
-    ``W_dec`` (C, k, n, m); an empty dict without snapshot steps."""
-    steps = training.snapshot_steps
-    if not steps:
-        return {}
-    n, m, k = model.n_features, model.n_hidden, len(steps)
-    names = ["W", "b"] + ([] if model.tied else ["W_dec"])
-    shapes = {"W": (m, n), "b": (n,), "W_dec": (n, m)}
-    pieces: dict[str, list[np.ndarray]] = {name: [] for name in names}
-    for blk in blocks:
-        flat = buffers[blk.index]
-        assert flat is not None  # k > 0
-        size = blk.stop - blk.start
-        split = flat.split([size * m * n, size * n, flat.shape[1] - size * (m * n + n)], dim=1)
-        for name, part in zip(names, split):
-            pieces[name].append(part.reshape(k, size, *shapes[name]).cpu().numpy())
-    n_configs, n_seeds = best.size, training.n_seeds
-    rows = np.arange(n_configs)
-    out: dict[str, np.ndarray] = {"step": np.asarray(steps, dtype=np.int64)}
-    for name in names:
-        every = np.concatenate(pieces[name], axis=1)[:, inverse]  # (k, C·seeds, ...)
-        every = every.reshape(k, n_configs, n_seeds, *shapes[name])[:, rows, best]
-        out[name] = np.moveaxis(every, 0, 1)  # (C, k, ...)
-    return out
