@@ -75,13 +75,15 @@ class NotebookFamilyModel(nn.Module):
     def generate_batch(self, n_batch: int) -> Tensor:
         shape = (n_batch, self.W.shape[0], self.W.shape[2])
         device = self.W.device
-        feat = torch.rand(shape, generator=self.generator, device=device)
+        dtype = self.W.dtype
+        feat = torch.rand(shape, generator=self.generator, device=device, dtype=dtype)
         if self.signed:
             feat = 2 * feat - 1
         keep = (
-            torch.rand(shape, generator=self.generator, device=device) <= self.feature_probability
+            torch.rand(shape, generator=self.generator, device=device, dtype=dtype)
+            <= self.feature_probability
         )
-        return torch.where(keep, feat, torch.zeros((), device=device))
+        return torch.where(keep, feat, torch.zeros((), device=device, dtype=dtype))
 
     def objective(self, batch: Tensor) -> tuple[Tensor, Tensor]:
         """Per-instance loss (sum over features, mean over the batch) and penalty."""
