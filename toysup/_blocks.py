@@ -269,8 +269,9 @@ class Block:
     source: UniformSource
     cost: float  # estimated ns per step (sampler_costs), to schedule long blocks first
 
-    def compute_gradients(self) -> None:
-        """Draw a batch and write its gradients into :attr:`grads`."""
+    def compute_gradients(self, *, need_loss: bool = True) -> None:
+        """Draw a batch and write its gradients into :attr:`grads` (``need_loss``: the general
+        step also computes the batch's loss, for :meth:`step.loss`; the fast steps always can)."""
         if isinstance(self.step, GramStep):
             assert isinstance(self.sampler, SparseSampler)
             batch: SparseBatch = self.sampler.draw_entries(self.source)
@@ -278,8 +279,9 @@ class Block:
         elif isinstance(self.step, GeneralStep):
             x = self.sampler.draw(self.step.x_flat, self.source)  # (I_b, n, C)
             self.step.gradients(
-                x, self.W, self.b, self.W_dec, self.grad_W, self.grad_b, self.grad_W_dec
-            )
+                x, self.W, self.b, self.W_dec, self.grad_W, self.grad_b, self.grad_W_dec,
+                need_loss=need_loss,
+            )  # fmt: skip
         else:
             x = self.sampler.draw(self.step.x_flat, self.source)  # (I_b, n, C)
             self.step.gradients(x, self.W, self.b, self.c, self.grad_W, self.grad_b)

@@ -65,12 +65,18 @@ class Family:
         self, W: Tensor, b: Tensor, W_dec: Tensor | None, x: Tensor
     ) -> tuple[Tensor, Tensor]:
         """``(h, x')`` for x (I, n, C): h (I, m, C) after the hidden activation, x' (I, n, C)."""
+        h, z = self.pre_activations(W, b, W_dec, x)
+        return h, self.output(z)
+
+    def pre_activations(
+        self, W: Tensor, b: Tensor, W_dec: Tensor | None, x: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """``(h, z)``: h (I, m, C) after the hidden activation, ``z = W_dec h + b`` (I, n, C)."""
         h = torch.bmm(W, x)  # W x                                             (I, m, C)
         if self.hidden_relu:
             h = torch.relu(h)
         decoder = W.transpose(1, 2) if W_dec is None else W_dec  # (I, n, m)
-        z = torch.baddbmm(b[:, :, None], decoder, h)  # W_dec h + b               (I, n, C)
-        return h, self.output(z)
+        return h, torch.baddbmm(b[:, :, None], decoder, h)  # W_dec h + b       (I, n, C)
 
     def per_example(
         self, W: Tensor, b: Tensor, W_dec: Tensor | None, x: Tensor, importance: Tensor
@@ -94,23 +100,39 @@ class Family:
 
 
 class WeightedSquaredError(torch.autograd.Function):
-    """``Σ_{i,b} w_i (x'_ib − t_ib)²`` per instance, for x' (I, n, C), t (I, n, C), w (I, n).
+    """``Σ_{i,b} w_i (f(z_ib) − t_ib)²`` per instance, for pre-activations z (I, n, C), targets
+    t (I, n, C) and weights w (I, n), with the output activation f ReLU or linear folded in.
 
-    One function instead of autograd's subtract, square, weight and sum: its backward is a single
-    contiguous pass, ``2 w (x' − t)`` times the incoming gradient (autograd's own chain through a
-    broadcast weight ran several times slower on CPU)."""
+    One function instead of autograd's activation, subtract, square, weight and sum: forward
+    ``d = f(z) − t`` in place on one new array, masked by ``f'(z)`` after the loss is taken;
+    backward one contiguous pass, ``2 w d`` times the incoming gradient (autograd's own chain
+    through a broadcast weight ran several times slower on CPU). The loss itself is only
+    computed when ``need_loss`` (zeros otherwise: the gradient does not need it)."""
 
     @staticmethod
-    def forward(ctx: Any, out: Tensor, target: Tensor, weight: Tensor) -> Tensor:
-        diff = out - target
+    def forward(
+        ctx: Any, z: Tensor, target: Tensor, weight: Tensor, relu: bool, need_loss: bool
+    ) -> Tensor:
+        # d = f(z) - t                                                         (I, n, C)
+        diff = torch.clamp_min(z, 0.0).sub_(target) if relu else torch.sub(z, target)
+        if need_loss:
+            norm = torch.linalg.vector_norm(diff, dim=2)  # one pass, no temporary      (I, n)
+            loss = (norm.square_() * weight).sum(1)
+        else:
+            loss = weight.new_zeros(weight.shape[0])
+        if relu:  # f'(z) = [z > 0]
+            _threshold_backward(diff, z, 0.0, grad_input=diff)
         ctx.save_for_backward(diff, weight)
-        norm = torch.linalg.vector_norm(diff, dim=2)  # one pass, no temporary      (I, n)
-        return (norm.square_() * weight).sum(1)
+        return loss
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         diff, weight = ctx.saved_tensors
-        return diff.mul_((2.0 * weight * grad[:, None])[:, :, None]), None, None
+        return diff.mul_((2.0 * weight * grad[:, None])[:, :, None]), None, None, None, None
+
+
+#: ``threshold_backward(grad, input, 0)``: grad where input > 0, else 0 (torch.ops.aten).
+_threshold_backward = torch.ops.aten.threshold_backward.grad_input
 
 
 def is_fast(features: FeatureConfig, model: ModelConfig, training: TrainConfig) -> bool:
@@ -153,6 +175,11 @@ class GeneralStep:
         self.x_flat = torch.empty(
             n_instances * n_features * batch_size + 1, dtype=dtype, device=device
         )
+        self.target_flat = torch.empty(
+            n_instances * n_features * batch_size if family.abs_target else 0,
+            dtype=dtype,
+            device=device,
+        )  # fmt: skip (|x|, written in place each step)
         self.last_loss = torch.zeros(n_instances, dtype=dtype, device=device)
         self.last_penalty = torch.zeros_like(self.last_loss)
 
@@ -165,19 +192,29 @@ class GeneralStep:
         grad_W: Tensor,
         grad_b: Tensor,
         grad_W_dec: Tensor | None,
+        *,
+        need_loss: bool = True,
     ) -> None:
         """Write the objective's gradients for the batch ``x`` (instances, n, C) into ``grad_W``,
-        ``grad_b`` (and ``grad_W_dec``); keep the batch's loss and penalty per instance."""
+        ``grad_b`` (and ``grad_W_dec``); keep the batch's penalty per instance and, when
+        ``need_loss`` (the trainer asks on logged steps), its loss."""
         family = self.family
         leaves = [W.detach().requires_grad_(), b.detach().requires_grad_()]
         if W_dec is not None:
             leaves.append(W_dec.detach().requires_grad_())
+        target = x
+        if family.abs_target:
+            target = torch.abs(x, out=self.target_flat[: x.numel()].view(x.shape))
         with torch.enable_grad():
             W_, b_ = leaves[0], leaves[1]
             W_dec_ = leaves[2] if W_dec is not None else None
-            h, out = family.forward(W_, b_, W_dec_, x)
-            target = x.abs() if family.abs_target else x
-            loss = WeightedSquaredError.apply(out, target, self.weight)  # (I,)
+            if family.activation in ("relu", "linear"):  # folded into the loss function
+                h, z = family.pre_activations(W_, b_, W_dec_, x)
+                relu = family.activation == "relu"
+                loss = WeightedSquaredError.apply(z, target, self.weight, relu, need_loss)
+            else:
+                h, out = family.forward(W_, b_, W_dec_, x)
+                loss = WeightedSquaredError.apply(out, target, self.weight, False, need_loss)
             implicit = self.batch_size - x.shape[2]
             if implicit:  # all-zero examples: x' = f(b), target 0
                 loss = loss + implicit * family.zero_example(b_, self.weight)
@@ -195,12 +232,14 @@ class GeneralStep:
         grad_b.copy_(grads[1])
         if grad_W_dec is not None:
             grad_W_dec.copy_(grads[2])
-        self.last_loss = loss.detach()
+        if need_loss:
+            self.last_loss = loss.detach()
         if penalty is not None:
             self.last_penalty = penalty.detach()
 
     def loss(self, importance: Tensor, b: Tensor) -> Tensor:
-        """Per-instance loss (without penalty) of the last batch, shape (instances,)."""
+        """Per-instance loss (without penalty) of the last batch computed with ``need_loss``,
+        shape (instances,)."""
         del importance, b  # computed with the gradients
         return self.last_loss
 

@@ -349,8 +349,8 @@ def _train_block(
     for step in range(training.steps):
         if snapshots is not None and step in snap_index:
             snapshots[snap_index[step]].copy_(blk.params)
-        blk.compute_gradients()
         k = log_index.get(step)
+        blk.compute_gradients(need_loss=k is not None)
         if k is not None:
             logged[k] = blk.step.loss(blk.loss_importance, blk.b)
             if logged_penalty is not None:
