@@ -123,9 +123,12 @@ def time_baseline(w: Workload, threads: int, repeats: int) -> float:
     return statistics.median(per_step)
 
 
-def time_toysup(w: Workload, workers: int, repeats: int) -> tuple[float, dict]:
+def time_toysup(
+    w: Workload, workers: int, repeats: int, *, strict: bool = True
+) -> tuple[float, dict]:
     """Median seconds per step of toysup.train (set-up and evaluation removed by differencing),
-    and the result's info."""
+    and the result's info. ``strict=False`` (smoke runs, a few steps) accepts a round whose
+    longer run was not longer, as 1 ns per step."""
     info: dict = {}
 
     def run(steps: int) -> float:
@@ -143,7 +146,9 @@ def time_toysup(w: Workload, workers: int, repeats: int) -> tuple[float, dict]:
                 per_step.append((long - short) / w.our_steps)
                 break
         else:
-            raise RuntimeError("the machine's speed drifted too much to time toysup; rerun")
+            if strict:
+                raise RuntimeError("the machine's speed drifted too much to time toysup; rerun")
+            per_step.append(1e-9)
     return statistics.median(per_step), info
 
 
@@ -161,14 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     for key in args.workloads:
         w = all_workloads[key]
         base_try = {t: time_baseline(w, t, tries) for t in (1, 2)}
-        our_try = {k: time_toysup(w, k, tries)[0] for k in (1, 2)}
+        our_try = {k: time_toysup(w, k, tries, strict=not args.smoke)[0] for k in (1, 2)}
         best_t = min(base_try, key=lambda t: base_try[t])
         best_k = min(our_try, key=lambda k: our_try[k])
         base, ours = [], []
         info: dict = {}
         for _ in range(repeats):
             base.append(time_baseline(w, best_t, 1))
-            step, info = time_toysup(w, best_k, 1)
+            step, info = time_toysup(w, best_k, 1, strict=not args.smoke)
             ours.append(step)
         ratios = [b / o for b, o in zip(base, ours)]
         row = {
