@@ -1,0 +1,239 @@
+"""The exact expected loss of the tied ReLU-output model and its gradient (public entry points).
+
+Model (Elhage et al. 2022, "Demonstrating Superposition"): x' = ReLU(WᵀW x + b), W (m, n),
+x_i = 0 with probability 1 − p_i, else Uniform[0, 1], independently. Loss
+L = E[Σ_i I_i (x_i − x'_i)²] (summed over features, mean over examples; docs/conventions.md).
+L is a finite sum over activity patterns of exact box integrals (docs/landscape.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+from theory.landscape.box import box_integrals
+from theory.landscape.patterns import (
+    Plan,
+    count_patterns,
+    pattern_probabilities,
+    plan_for,
+    plan_for_pattern,
+    tail_probability,
+)
+from theory.landscape.validate import (
+    MAX_PATTERNS,
+    check_max_active,
+    prepare_inputs,
+)
+
+Array = NDArray[np.float64]
+
+#: Elements (rows × box integrals) evaluated per chunk; bounds the working memory (~100 MB).
+_CHUNK_ELEMENTS = 1 << 19
+
+
+@dataclass(frozen=True)
+class TruncatedLoss:
+    """The loss summed over the activity patterns with at most ``max_active`` active features.
+
+    ``value`` (...,): that partial sum, a lower bound on the loss (every omitted term is >= 0).
+    ``bound`` (...,): a rigorous upper bound on the omitted terms, Σ_i I_i B_i · P(more than
+    ``max_active`` active) with B_i = max(1, ReLU(b_i + Σ_j max(G_ij, 0)))², the largest squared
+    error feature i can make (docs/landscape.md, "Truncation"). The loss lies in
+    [``value``, ``value + bound``] = [``lower``, ``upper``]; ``bound`` is 0 when nothing is omitted.
+    """
+
+    value: Array
+    bound: Array
+    max_active: int
+
+    @property
+    def lower(self) -> Array:
+        return self.value
+
+    @property
+    def upper(self) -> Array:
+        return self.value + self.bound
+
+
+def _box_values(plan: Plan, w: Array, b: Array) -> Array:
+    """Every box integral of ``plan`` for rows w (k, m, n), b (k, n): (k, E)."""
+    k, n = b.shape
+    gram = np.einsum("bki,bkj->bij", w, w)  # (k, n, n) = WᵀW
+    out = np.empty((k, plan.feature.size))
+    for width, idx in plan.groups:  # elements of patterns with `width` active features
+        feat = plan.feature[idx]
+        slopes = gram[:, feat[:, None], plan.cols[idx, :width]]  # (k, e, width)
+        out[:, idx] = box_integrals(
+            np.tile(plan.power[idx], k),
+            slopes.reshape(k * idx.size, width),
+            b[:, feat].reshape(-1),
+            np.tile(plan.moments[idx, :width], (k, 1)),
+        ).reshape(k, idx.size)
+    return out
+
+
+def _evaluate(plan: Plan, w: Array, b: Array, p: Array, imp: Array) -> Array:
+    """Output slots (B, plan.n_slots) for flat inputs w (B, m, n), b, p, imp (B, n)."""
+    rows = b.shape[0]
+    out = np.empty((rows, plan.n_slots))
+    per_chunk = max(1, _CHUNK_ELEMENTS // max(plan.feature.size, 1))
+    for start in range(0, rows, per_chunk):
+        sl = slice(start, min(rows, start + per_chunk))
+        psi = _box_values(plan, w[sl], b[sl])
+        prob = pattern_probabilities(p[sl], plan.masks)  # (k, P)
+        weight = prob[:, plan.pattern] * imp[sl][:, plan.feature]  # (k, E)
+        block = np.asarray((plan.routing.T @ (psi * weight).T).T)
+        # The constant [i∈S]/3 of every pattern: Σ_i I_i/3 Σ_{S∋i} prob(S).
+        block[:, 0] += np.sum((prob @ plan.masks) * imp[sl], axis=1) / 3.0
+        out[sl] = block
+    return out
+
+
+def _flat(w: Array, b: Array, p: Array, imp: Array) -> tuple[tuple[int, ...], tuple[Array, ...]]:
+    lead = b.shape[:-1]
+    n = b.shape[-1]
+    m = w.shape[-2]
+    return lead, (
+        np.ascontiguousarray(w.reshape(-1, m, n)),
+        np.ascontiguousarray(b.reshape(-1, n)),
+        np.ascontiguousarray(p.reshape(-1, n)),
+        np.ascontiguousarray(imp.reshape(-1, n)),
+    )
+
+
+def _plan(n: int, max_active: int | None, order: int) -> Plan:
+    k = n if max_active is None else max_active
+    count = count_patterns(n, k)
+    if count > MAX_PATTERNS:
+        raise ValueError(
+            f"max_active={max_active} with n = {n} features means {count} activity patterns, "
+            f"more than the {MAX_PATTERNS} one evaluation may enumerate; lower max_active"
+        )
+    return plan_for(n, k, order)
+
+
+def _truncation_bound(w: Array, b: Array, p: Array, imp: Array, max_active: int) -> Array:
+    gram = np.einsum("bki,bkj->bij", w, w)
+    top = b + np.sum(np.maximum(gram, 0.0), axis=2)  # max of ℓ_i over the cube, (B, n)
+    worst = np.maximum(1.0, np.maximum(top, 0.0)) ** 2
+    return tail_probability(p, max_active) * np.sum(imp * worst, axis=1)
+
+
+@overload
+def expected_loss(W: Any, b: Any, density: Any, importance: Any) -> Array: ...
+
+
+@overload
+def expected_loss(
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: None
+) -> Array: ...
+
+
+@overload
+def expected_loss(
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: int
+) -> TruncatedLoss: ...
+
+
+def expected_loss(
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: int | None = None
+) -> Array | TruncatedLoss:
+    """Exact L = E[Σ_i I_i (x_i − ReLU(WᵀWx + b)_i)²] of the tied ReLU-output model.
+
+    Shapes: ``W`` (..., m, n), ``b`` (..., n), ``density`` p_i ∈ (0, 1] and ``importance``
+    I_i >= 0 scalar or (..., n); leading axes broadcast. Returns (...,) float64 (a 0-d array for
+    one model): the loss summed over features. Exact — a finite sum of closed-form integrals, no
+    sampling or quadrature — for n <= 12 (docs/landscape.md states the achieved accuracy).
+
+    With ``max_active=k`` only the activity patterns with at most k active features are summed
+    (any n; cost ~ Σ_{d<=k} C(n, d) 2^d per feature) and a :class:`TruncatedLoss` is returned:
+    the partial sum and a rigorous bound on the rest.
+    """
+    w, bias, p, imp = prepare_inputs(W, b, density, importance)
+    n = bias.shape[-1]
+    k = check_max_active(max_active, n)
+    lead, flat = _flat(w, bias, p, imp)
+    value = _evaluate(_plan(n, k, 0), *flat)[:, 0].reshape(lead)
+    if k is None:
+        return value
+    bound = np.zeros(lead) if k >= n else _truncation_bound(*flat, k).reshape(lead)
+    return TruncatedLoss(value=value, bound=bound, max_active=k)
+
+
+@overload
+def expected_loss_and_grad(
+    W: Any, b: Any, density: Any, importance: Any
+) -> tuple[Array, Array, Array]: ...
+
+
+@overload
+def expected_loss_and_grad(
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: None
+) -> tuple[Array, Array, Array]: ...
+
+
+@overload
+def expected_loss_and_grad(
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: int
+) -> tuple[TruncatedLoss, Array, Array]: ...
+
+
+def expected_loss_and_grad(
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: int | None = None
+) -> tuple[Array | TruncatedLoss, Array, Array]:
+    """``expected_loss`` and its exact gradient: (loss (...,), ∂L/∂W (..., m, n), ∂L/∂b (..., n)).
+
+    L depends on W through G = WᵀW; with g_ij = ∂L/∂G_ij (G_ij read as the coefficient of x_j in
+    feature i's pre-activation), ∂L/∂W = W (g + gᵀ). The integrand is continuous across the ReLU's
+    kink, so no boundary terms arise (docs/landscape.md, "Gradient"). With ``max_active`` the
+    first item is a :class:`TruncatedLoss` and the gradient is that of its ``value``.
+    """
+    w, bias, p, imp = prepare_inputs(W, b, density, importance)
+    n = bias.shape[-1]
+    m = w.shape[-2]
+    k = check_max_active(max_active, n)
+    lead, flat = _flat(w, bias, p, imp)
+    slots = _evaluate(_plan(n, k, 1), *flat)
+    g = slots[:, 1 + n :].reshape(-1, n, n)
+    grad_w = flat[0] @ (g + np.swapaxes(g, 1, 2))
+    grad_b = slots[:, 1 : 1 + n]
+    value = slots[:, 0].reshape(lead)
+    shaped = (grad_w.reshape(*lead, m, n), grad_b.reshape(*lead, n))
+    if k is None:
+        return value, *shaped
+    bound = np.zeros(lead) if k >= n else _truncation_bound(*flat, k).reshape(lead)
+    return TruncatedLoss(value=value, bound=bound, max_active=k), *shaped
+
+
+def pattern_loss(W: Any, b: Any, active: Any) -> Array:
+    """Per-feature squared error given exactly the features ``active`` are non-zero.
+
+    E[(x_i − ReLU(WᵀWx + b)_i)² | x_j ~ U[0, 1] for j ∈ active, x_j = 0 otherwise], exact, for
+    ``W`` (..., m, n), ``b`` (..., n); ``active`` a sequence of distinct feature indices. Returns
+    (..., n). The loss is Σ_S prob(S) Σ_i I_i ``pattern_loss(W, b, S)[i]`` (docs/landscape.md).
+    """
+    w, bias, _, _ = prepare_inputs(W, b, 1.0, 1.0)
+    n = bias.shape[-1]
+    try:
+        idx = tuple(sorted(int(j) for j in active))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"active must be a sequence of feature indices, got {active!r}") from exc
+    if len(set(idx)) != len(idx) or any(j < 0 or j >= n for j in idx):
+        raise ValueError(
+            f"active must hold distinct feature indices in [0, {n - 1}], got {active!r}"
+        )
+    plan = plan_for_pattern(n, idx, 0)
+    lead = bias.shape[:-1]
+    flat_w = np.ascontiguousarray(w.reshape(-1, w.shape[-2], n))
+    flat_b = np.ascontiguousarray(bias.reshape(-1, n))
+    psi = _box_values(plan, flat_w, flat_b)  # (B, E)
+    coef = np.asarray(plan.routing[:, 0].todense()).ravel()  # (E,)
+    out = np.zeros(flat_b.shape)
+    for i in range(n):
+        out[:, i] = psi[:, plan.feature == i] @ coef[plan.feature == i]
+    out[:, list(idx)] += 1.0 / 3.0
+    return out.reshape(*lead, n)
