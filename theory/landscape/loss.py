@@ -209,6 +209,58 @@ def expected_loss_and_grad(
     return TruncatedLoss(value=value, bound=bound, max_active=k), *shaped
 
 
+def _chain_rule(w: Array, slots: Array) -> tuple[Array, Array, Array]:
+    """(∂L/∂W (B, m, n), ∂L/∂b (B, n), Hessian (B, P, P)) from order-2 slots, P = m·n + n.
+
+    Parameters are ordered (W.ravel() row-major, i.e. W[k, l] at k·n + l, then b). With
+    A_ij = W_i·W_j (the coefficient of x_j in feature i's pre-activation), g = ∂L/∂A and H_i
+    feature i's Hessian block over (A_i·, b_i): d²L = Σ_i dθ_iᵀ H_i dθ_i + Σ_ij g_ij d²A_ij with
+    dA_ij = dW_i·W_j + W_i·dW_j and d²A_ij = 2 dW_i·dW_j.
+    """
+    rows, m, n = w.shape
+    g = slots[:, 1 + n : 1 + n + n * n].reshape(rows, n, n)
+    sym = g + np.swapaxes(g, 1, 2)
+    grad_w = w @ sym
+    blocks = slots[:, 1 + n + n * n :].reshape(rows, n, n + 1, n + 1)
+    eye = np.eye(n)
+    # J[i, j, k, l] = ∂A_ij/∂W_kl = δ_il W_kj + δ_jl W_ki; J[i, n, ·] selects b_i.
+    jac_w = np.einsum("il,bkj->bijkl", eye, w) + np.einsum("jl,bki->bijkl", eye, w)
+    jac = np.zeros((rows, n, n + 1, m * n + n))
+    jac[:, :, :n, : m * n] = jac_w.reshape(rows, n, n, m * n)
+    jac[:, np.arange(n), n, m * n + np.arange(n)] = 1.0
+    hess = np.einsum("bixp,bixy,biyq->bpq", jac, blocks, jac)
+    hw = hess[:, : m * n, : m * n].reshape(rows, m, n, m, n)
+    hw += np.einsum("km,bln->bklmn", np.eye(m), sym)  # Σ_ij g_ij d²A_ij
+    return grad_w, slots[:, 1 : 1 + n], hess
+
+
+def expected_loss_grad_hess(
+    W: Any, b: Any, density: Any, importance: Any
+) -> tuple[Array, Array, Array, Array]:
+    """Loss, gradient and exact Hessian: (loss (...,), ∂L/∂W (..., m, n), ∂L/∂b (..., n),
+    ∂²L/∂θ² (..., P, P)) with θ = (W.ravel(), b), P = m·n + n, W[k, l] at index k·n + l.
+
+    The Hessian has the moving kink's surface terms E[x_i x_j x_k δ(ℓ_i)] besides the active
+    region's second moments (docs/landscape.md, "Hessian"); it jumps where the ReLU's hyperplane
+    passes through a corner of an activity pattern's cube, and is defined by one-sided limits
+    there. Exact for n <= 12; costs O(n²) times the gradient.
+    """
+    w, bias, p, imp = prepare_inputs(W, b, density, importance)
+    n = bias.shape[-1]
+    m = w.shape[-2]
+    check_max_active(None, n)
+    lead, flat = _flat(w, bias, p, imp)
+    slots = _evaluate(_plan(n, None, 2), *flat)
+    grad_w, grad_b, hess = _chain_rule(flat[0], slots)
+    size = m * n + n
+    return (
+        slots[:, 0].reshape(lead),
+        grad_w.reshape(*lead, m, n),
+        grad_b.reshape(*lead, n),
+        hess.reshape(*lead, size, size),
+    )
+
+
 def pattern_loss(W: Any, b: Any, active: Any) -> Array:
     """Per-feature squared error given exactly the features ``active`` are non-zero.
 

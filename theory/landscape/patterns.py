@@ -7,9 +7,17 @@ Conditioning on the set S of active (non-zero) features, feature i's pre-activat
     ∂/∂b_i      = 2 Ψ(1, 0)   − 2[i∈S] Ψ(0, e_i)
     ∂/∂G_ij     = 2 Ψ(1, e_j) − 2[i∈S] Ψ(0, e_i + e_j)        (j ∈ S)
 
+and, for the Hessian (order 2; Ψ(−1, m) = E[Π U^m δ(ℓ_i)], the moving kink's surface term)
+
+    ∂²/∂G_ij∂G_ik = 2 Ψ(0, e_j + e_k) − 2[i∈S] Ψ(−1, e_i + e_j + e_k)
+    ∂²/∂G_ij∂b_i  = 2 Ψ(0, e_j)       − 2[i∈S] Ψ(−1, e_i + e_j)
+    ∂²/∂b_i²      = 2 Ψ(0, 0)         − 2[i∈S] Ψ(−1, e_i)
+
 with Ψ(K, m) = E[Π U^m R(ℓ_i)^K] (:mod:`theory.landscape.box`). A :class:`Plan` lists, once per
 (n, patterns, order), every distinct Ψ needed (feature, pattern, K, m) and a sparse routing
-matrix from them to the output slots: slot 0 the loss, slots 1..n ∂L/∂b_i, then ∂L/∂G_ij.
+matrix from them to the output slots: slot 0 the loss; for order >= 1 slots 1..n ∂L/∂b_i, then
+∂L/∂G_ij (n²); for order 2 then feature i's Hessian block over (G_i0, .., G_i,n−1, b_i),
+(n + 1)² slots per feature.
 """
 
 from __future__ import annotations
@@ -50,7 +58,12 @@ class Plan:
 
     @property
     def n_slots(self) -> int:
-        return 1 + self.n + self.n * self.n if self.order else 1
+        return n_slots(self.n, self.order)
+
+
+def n_slots(n: int, order: int) -> int:
+    """Output slots of a plan: loss; gradient (b, then G); Hessian blocks per feature."""
+    return 1 + (n + n * n if order >= 1 else 0) + (n * (n + 1) ** 2 if order >= 2 else 0)
 
 
 def count_patterns(n: int, max_active: int) -> int:
@@ -113,11 +126,23 @@ def _build(n: int, masks: NDArray[np.bool_], order: int) -> Plan:
                 use(i, s, active, 1, (pos,), slot, 2.0)
                 if own is not None:
                     use(i, s, active, 0, (own, pos), slot, -2.0)
-    n_slots = 1 + n + n * n if order else 1
+            if order < 2:
+                continue
+            base = 1 + n + n * n + i * (n + 1) ** 2
+            local = [*active, n]  # coordinates G_ij (j ∈ S), then b_i (index n)
+            for u, ju in enumerate(local):
+                for v, jv in enumerate(local[u:], start=u):
+                    pos = tuple(q for q in (u, v) if q < len(active))
+                    slots = {base + ju * (n + 1) + jv, base + jv * (n + 1) + ju}
+                    for slot in slots:
+                        use(i, s, active, 0, pos, slot, 2.0)
+                        if own is not None:
+                            use(i, s, active, -1, (own, *pos), slot, -2.0)
     sizes = np.array([int(masks[s].sum()) for s in pattern], dtype=np.int64)
     groups = tuple((int(d), np.flatnonzero(sizes == d)) for d in np.unique(sizes))
     routing = sparse.csr_matrix(
-        (np.array(r_coef), (np.array(r_elem), np.array(r_slot))), shape=(len(feature), n_slots)
+        (np.array(r_coef), (np.array(r_elem), np.array(r_slot))),
+        shape=(len(feature), n_slots(n, order)),
     )
     return Plan(
         n=n,

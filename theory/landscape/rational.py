@@ -23,16 +23,23 @@ __all__ = ["box_integral_rational", "expected_loss_rational", "gradient_rational
 
 
 def _relu_power(c: Fraction, power: int) -> Fraction:
-    if c <= 0:
+    if c <= 0 or power < 0:  # δ(c) is taken as 0 at a vertex (a measure-zero event)
         return Fraction(0)
     return c**power if power else Fraction(1)
+
+
+def _antiderivative_factor(power: int, r: int) -> Fraction:
+    """F_r = factor · R^{K+r}: K!/(K+r)!, or 1/(r−1)! for K = −1 (δ)."""
+    if power == -1:
+        return Fraction(1, factorial(r - 1))
+    return Fraction(factorial(power), factorial(power + r))
 
 
 @lru_cache(maxsize=1 << 16)
 def box_integral_rational(
     power: int, slopes: tuple[Fraction, ...], offset: Fraction, moments: tuple[int, ...]
 ) -> Fraction:
-    """E[Π U_j^{m_j} R(c + a·U)^K] exactly (same quantity as ``box.box_integrals``).
+    """E[Π U_j^{m_j} R(c + a·U)^K] exactly (the quantity of ``box.box_integrals``; K >= −1).
 
     Coordinates are integrated out in order by the identity of docs/landscape.md; a zero slope
     contributes the factor E[U^m] = 1/(m + 1).
@@ -44,13 +51,12 @@ def box_integral_rational(
     if a == 0:
         return box_integral_rational(power, rest, offset, m_rest) / (m + 1)
     total = Fraction(0)
-    k = power
     for r in range(1, m + 2):
-        coef = Fraction((-1) ** (r - 1) * factorial(m) * factorial(k), factorial(m - r + 1))
-        coef /= factorial(k + r) * a**r
-        total += coef * box_integral_rational(k + r, rest, offset + a, m_rest)
-    coef0 = Fraction(-((-1) ** m) * factorial(m) * factorial(k), factorial(k + m + 1) * a ** (m + 1))
-    return total + coef0 * box_integral_rational(k + m + 1, rest, offset, m_rest)
+        coef = Fraction((-1) ** (r - 1) * factorial(m), factorial(m - r + 1))
+        coef *= _antiderivative_factor(power, r) / a**r
+        total += coef * box_integral_rational(power + r, rest, offset + a, m_rest)
+    coef0 = -((-1) ** m) * factorial(m) * _antiderivative_factor(power, m + 1) / a ** (m + 1)
+    return total + coef0 * box_integral_rational(power + m + 1, rest, offset, m_rest)
 
 
 def _unit(d: int, *pos: int) -> tuple[int, ...]:
