@@ -261,6 +261,38 @@ def expected_loss_grad_hess(
     )
 
 
+def _pattern_totals(plan: Plan, w: Array, b: Array, imp: Array) -> Array:
+    """Λ_S = Σ_i I_i E[(x_i − x'_i)² | S] for every pattern of an order-0 plan: (B, P)."""
+    psi = _box_values(plan, w, b)  # (B, E)
+    coef = np.asarray(plan.routing[:, 0].todense()).ravel()
+    contrib = psi * coef * imp[:, plan.feature]  # (B, E)
+    totals = np.zeros((b.shape[0], plan.masks.shape[0]))
+    np.add.at(totals.T, plan.pattern, contrib.T)
+    return totals + (imp @ plan.masks.T) / 3.0
+
+
+def expected_loss_density_grad(W: Any, b: Any, density: Any, importance: Any) -> Array:
+    """∂L/∂p_k at fixed (W, b): (..., n), exact (n <= 12).
+
+    L = Σ_S prob(S) Λ_S is multilinear in the densities; ∂prob(S)/∂p_k = ±Π_{j≠k} (p_j or
+    1 − p_j) (+ if k ∈ S). With all densities equal to p, dL/dp is the sum over k; at an optimum
+    this is dL*/dp (envelope theorem), the slope whose jump marks a first-order transition.
+    """
+    w, bias, p, imp = prepare_inputs(W, b, density, importance)
+    n = bias.shape[-1]
+    check_max_active(None, n)
+    lead, (fw, fb, fp, fi) = _flat(w, bias, p, imp)
+    plan = _plan(n, None, 0)
+    totals = _pattern_totals(plan, fw, fb, fi)  # (B, P)
+    masks = plan.masks  # (P, n)
+    factors = np.where(masks[None], fp[:, None, :], 1.0 - fp[:, None, :])  # (B, P, n)
+    ones = np.ones_like(factors[..., :1])
+    before = np.cumprod(np.concatenate([ones, factors[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, factors[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    dprob = before * after * np.where(masks[None], 1.0, -1.0)  # (B, P, n)
+    return np.einsum("bp,bpk->bk", totals, dprob).reshape(*lead, n)
+
+
 def pattern_loss(W: Any, b: Any, active: Any) -> Array:
     """Per-feature squared error given exactly the features ``active`` are non-zero.
 

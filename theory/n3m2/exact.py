@@ -39,27 +39,34 @@ def _triangle(radius: float, bias: float) -> tuple[list[list[float]], list[float
 # bias b*(p) (theory.n3m2.optimal_antipodal_bias).
 _STARTS: tuple[tuple[str, list[list[float]], list[float | str]], ...] = (
     ("not_represented", [[1, 0, 0], [0, 1, 0]], [0, 0, "h"]),
-    ("not_represented, weak antipodal extra", [[1, 0, 0], [0, 1, -0.35]], [0, 0.07, 0.37]),
     ("dedicated", [[0, 1, 0], [0, 0, 1]], ["h", 0, 0]),
-    ("dedicated, weak same-sign copy", [[1, 0.4, 0], [0, 0, 1]], [-0.13, 0.14, 0]),
     ("superposition_extra", [[1, 0, 0], [0, 1, -1]], [0, "s", "s"]),
-    ("superposition_extra, weak extra", [[1, 0, 0], [0, 1.03, -0.68]], [0, 0.06, 0.23]),
-    ("superposition_extra, strong extra", [[1, 0, 0], [0, 0.68, -1.03]], [0, 0.23, 0.06]),
     ("superposition_pair", [[1, -1, 0], [0, 0, 1]], ["s", "s", 0]),
-    ("superposition_pair, dense", [[0.76, -0.76, 0], [0, 0, 1]], [0.33, 0.33, 0]),
     ("triangle", *_triangle(0.9, 0.3)),
     ("triangle, sparse", *_triangle(1.0, 0.0)),
+)
+#: Further kinds of local minimum seen in the exploration (docs/n3m2_exact.md); ``n_random``
+#: random starts and the neighbour continuation reach them where they matter. Used by
+#: ``exact_optimum(..., thorough=True)`` and the tests.
+_MORE_STARTS: tuple[tuple[str, list[list[float]], list[float | str]], ...] = (
+    ("not_represented, weak antipodal extra", [[1, 0, 0], [0, 1, -0.35]], [0, 0.07, 0.37]),
+    ("dedicated, weak same-sign copy", [[1, 0.4, 0], [0, 0, 1]], [-0.13, 0.14, 0]),
+    ("superposition_extra, weak extra", [[1, 0, 0], [0, 1.03, -0.68]], [0, 0.06, 0.23]),
+    ("superposition_extra, strong extra", [[1, 0, 0], [0, 0.68, -1.03]], [0, 0.23, 0.06]),
+    ("superposition_pair, dense", [[0.76, -0.76, 0], [0, 0, 1]], [0.33, 0.33, 0]),
     ("fan", [[0.36, 0.36, 0.92], [0.76, -0.76, 0]], [0.12, 0.12, -0.2]),
 )
 
 
-def _starts(p: Array, n_random: int, seed: int) -> tuple[Array, Array]:
+def _starts(
+    p: Array, n_random: int, seed: int, thorough: bool = False
+) -> tuple[Array, Array]:
     """Starts W (K, N, 2, 3), b (K, N, 3) for N cells of density ``p``."""
     rng = np.random.default_rng(seed)
     n = p.size
     beta = np.asarray(optimal_antipodal_bias(p), dtype=np.float64).reshape(n)
     ws, bs = [], []
-    for _, w, b in _STARTS:
+    for _, w, b in _STARTS + (_MORE_STARTS if thorough else ()):
         ws.append(np.broadcast_to(np.asarray(w, dtype=np.float64), (n, 2, 3)))
         cols = [p / 2 if v == "h" else beta if v == "s" else np.full(n, float(v)) for v in b]
         bs.append(np.stack(cols, axis=-1))
@@ -103,7 +110,19 @@ def _best_of(
     cols = np.arange(n)
     w = res.W.reshape(k, n, 2, 3)[best, cols]
     b = res.b.reshape(k, n, 3)[best, cols]
+    w, b = _swap_units(w, b)
     return canonical(w), b, loss[best, cols], res.converged.reshape(k, n)[best, cols]
+
+
+def _swap_units(w: Array, b: Array) -> tuple[Array, Array]:
+    """Features 0 and 1 are interchangeable (same importance and density): report the mirror
+    image with ‖W_0‖ >= ‖W_1‖, so that ties are broken deterministically."""
+    norms = np.linalg.norm(w, axis=-2)
+    swap = norms[..., 1] > norms[..., 0] + 1e-12
+    perm = [1, 0, 2]
+    w = np.where(swap[..., None, None], w[..., perm], w)
+    b = np.where(swap[..., None], b[..., perm], b)
+    return w, b
 
 
 @dataclass(frozen=True)
@@ -133,9 +152,14 @@ def _check_options(seed: Any, n_random: Any) -> tuple[int, int]:
 
 
 def _optimum_flat(
-    r: Array, p: Array, seed: int, n_random: int, extra: tuple[Array, Array] | None = None
+    r: Array,
+    p: Array,
+    seed: int,
+    n_random: int,
+    extra: tuple[Array, Array] | None = None,
+    thorough: bool = False,
 ) -> tuple[Array, Array, Array, NDArray[np.bool_]]:
-    w0, b0 = _starts(p, n_random, seed)
+    w0, b0 = _starts(p, n_random, seed, thorough)
     if extra is not None:
         w0 = np.concatenate([w0, extra[0]])
         b0 = np.concatenate([b0, extra[1]])
@@ -143,20 +167,28 @@ def _optimum_flat(
 
 
 def exact_optimum(
-    importance: Any, density: Any, *, seed: int = 0, n_random: int = 2
+    importance: Any,
+    density: Any,
+    *,
+    seed: int = 0,
+    n_random: int = 2,
+    thorough: bool = False,
 ) -> ExactOptimum:
     """Global minimum of the exact loss at each broadcast (importance r, density p) point.
 
     Importances (1, 1, r), all densities p. Multi-start saddle-free Newton with the exact
     gradient and Hessian (module docstring); ``n_random`` extra random starts from
-    ``numpy.random.default_rng(seed)``.
+    ``numpy.random.default_rng(seed)``. ``thorough=True`` adds a start near every other kind of
+    local minimum seen in the exploration (twice the cost).
     """
     seed, n_random = _check_options(seed, n_random)
+    if not isinstance(thorough, (bool, np.bool_)):
+        raise TypeError(f"thorough must be True or False, got {thorough!r}")
     r = check_importance("importance", importance)
     p = check_density("density", density)
     r, p = np.broadcast_arrays(r, p)
     shape = r.shape
-    w, b, loss, ok = _optimum_flat(r.ravel(), p.ravel(), seed, n_random)
+    w, b, loss, ok = _optimum_flat(r.ravel(), p.ravel(), seed, n_random, thorough=bool(thorough))
     return ExactOptimum(
         importance=r.copy(),
         density=p.copy(),
@@ -191,17 +223,14 @@ class ExactPhaseMap:
     n_random: int
 
 
-def _neighbour_starts(w: Array, b: Array) -> tuple[Array, Array]:
-    """Starts (4, nd*ni, ...) from each cell's four grid neighbours (itself at the edges)."""
-
-    def shifts(x: Array) -> Array:
-        up = np.concatenate([x[:1], x[:-1]], axis=0)
-        down = np.concatenate([x[1:], x[-1:]], axis=0)
-        left = np.concatenate([x[:, :1], x[:, :-1]], axis=1)
-        right = np.concatenate([x[:, 1:], x[:, -1:]], axis=1)
-        return np.stack([s.reshape(-1, *x.shape[2:]) for s in (up, down, left, right)])
-
-    return shifts(w), shifts(b)
+def _neighbours(x: Array) -> Array:
+    """(4, nd*ni, ...) copies of a (nd, ni, ...) grid: each cell's four neighbours (itself at
+    the edges)."""
+    up = np.concatenate([x[:1], x[:-1]], axis=0)
+    down = np.concatenate([x[1:], x[-1:]], axis=0)
+    left = np.concatenate([x[:, :1], x[:, :-1]], axis=1)
+    right = np.concatenate([x[:, 1:], x[:, -1:]], axis=1)
+    return np.stack([s.reshape(-1, *x.shape[2:]) for s in (up, down, left, right)])
 
 
 def _compute_map(
@@ -212,15 +241,26 @@ def _compute_map(
     w, b, loss, ok = _optimum_flat(rf, pf, seed, n_random)
     nd, ni = rr.shape
     for _ in range(max_sweeps):
-        w0, b0 = _neighbour_starts(w.reshape(nd, ni, 2, 3), b.reshape(nd, ni, 3))
-        w_n, b_n, loss_n, ok_n = _best_of(rf, pf, w0, b0)
-        better = loss_n < loss - 1e-13 * np.abs(loss)
+        # Restart each cell from those neighbours' optima that are a different solution (WᵀW or
+        # b differs by more than 0.02); the same solution would only converge back.
+        gram = np.swapaxes(w, -1, -2) @ w
+        state = np.concatenate([gram.reshape(-1, 9), b], axis=1).reshape(nd, ni, 12)
+        differs = np.max(np.abs(_neighbours(state) - state.reshape(-1, 12)), axis=-1) > 0.02
+        slot, cell = np.nonzero(differs)
+        if cell.size == 0:
+            break
+        w_nb = _neighbours(w.reshape(nd, ni, 2, 3))[slot, cell]
+        b_nb = _neighbours(b.reshape(nd, ni, 3))[slot, cell]
+        w_n, b_n, loss_n, ok_n = _best_of(rf[cell], pf[cell], w_nb[None], b_nb[None])
+        better = loss_n < loss[cell] - 1e-13 * np.abs(loss[cell])
         if not np.any(better):
             break
-        w = np.where(better[:, None, None], w_n, w)
-        b = np.where(better[:, None], b_n, b)
-        loss = np.where(better, loss_n, loss)
-        ok = np.where(better, ok_n, ok)
+        # Several neighbours may improve one cell: keep the lowest.
+        order = np.argsort(np.where(better, loss_n, np.inf))[::-1]
+        for idx in order[better[order]]:
+            c = cell[idx]
+            if loss_n[idx] < loss[c]:
+                w[c], b[c], loss[c], ok[c] = w_n[idx], b_n[idx], loss_n[idx], ok_n[idx]
     return {
         "W": w.reshape(nd, ni, 2, 3),
         "b": b.reshape(nd, ni, 3),
@@ -299,7 +339,7 @@ def exact_boundary(
     n_random: int = 2,
     density_range: tuple[float, float] = (0.01, 1.0),
     n_scan: int = 24,
-    n_bisect: int = 36,
+    n_bisect: int = 24,
 ) -> Any:
     """p*(r): the density below which the exact optimum is in superposition, where well defined.
 
@@ -350,3 +390,73 @@ def exact_boundary(
         b_hi = np.where(s[:, None], b_hi, b_m)
     p_star = np.exp(0.5 * (lo + hi))
     return np.where(valid, p_star, np.nan).reshape(shape)
+
+
+@dataclass(frozen=True)
+class ExactTransition:
+    """The exact optimum on both sides of the superposition boundary, for each r (shape S).
+
+    ``density``: p*(r) (:func:`exact_boundary`). ``*_below`` / ``*_above``: the optimum at
+    p*·(1 ∓ ``offset``): ``W`` (S, 2, 3), ``b`` (S, 3), ``loss`` (S,), ``labels`` (S,), and
+    ``dloss_ddensity`` — dL*/dp by the envelope theorem (∂L/∂p at the fixed optimum, exact:
+    :func:`theory.landscape.expected_loss_density_grad`). ``jump`` (S,): max |Δ(WᵀW)| and |Δb|
+    across the boundary. A first-order transition shows a jump in the optimum and in dL*/dp.
+    """
+
+    importance: Array
+    density: Array
+    offset: float
+    W_below: Array
+    W_above: Array
+    b_below: Array
+    b_above: Array
+    loss_below: Array
+    loss_above: Array
+    dloss_ddensity_below: Array
+    dloss_ddensity_above: Array
+    labels_below: NDArray[np.str_]
+    labels_above: NDArray[np.str_]
+    jump: Array
+
+
+def exact_transition(
+    importance: Any, *, seed: int = 0, n_random: int = 2, offset: float = 1e-6
+) -> ExactTransition:
+    """The optimum just below and just above :func:`exact_boundary` (see :class:`ExactTransition`)."""
+    from theory.landscape.loss import expected_loss_density_grad
+
+    seed, n_random = _check_options(seed, n_random)
+    r = check_importance("importance", importance).ravel().astype(np.float64)
+    p_star = np.asarray(exact_boundary(r, seed=seed, n_random=n_random), dtype=np.float64)
+    if np.any(np.isnan(p_star)):
+        raise ValueError(
+            f"the boundary is not well defined in [0.01, 1] for importance {importance!r} "
+            f"(p* = {p_star.tolist()})"
+        )
+    imp = np.stack([np.ones_like(r), np.ones_like(r), r], axis=-1)
+    sides = {}
+    for name, q in (("below", p_star * (1 - offset)), ("above", p_star * (1 + offset))):
+        w, b, loss, _ = _optimum_flat(r, q, seed, n_random, thorough=True)
+        slope = expected_loss_density_grad(w, b, q[:, None], imp).sum(axis=-1)
+        sides[name] = (w, b, loss, slope, phase_label(w))
+    gram = {k: np.swapaxes(v[0], -1, -2) @ v[0] for k, v in sides.items()}
+    jump = np.maximum(
+        np.max(np.abs(gram["above"] - gram["below"]), axis=(-2, -1)),
+        np.max(np.abs(sides["above"][1] - sides["below"][1]), axis=-1),
+    )
+    return ExactTransition(
+        importance=r,
+        density=p_star,
+        offset=offset,
+        W_below=sides["below"][0],
+        W_above=sides["above"][0],
+        b_below=sides["below"][1],
+        b_above=sides["above"][1],
+        loss_below=sides["below"][2],
+        loss_above=sides["above"][2],
+        dloss_ddensity_below=sides["below"][3],
+        dloss_ddensity_above=sides["above"][3],
+        labels_below=sides["below"][4],
+        labels_above=sides["above"][4],
+        jump=jump,
+    )
