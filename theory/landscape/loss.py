@@ -88,7 +88,7 @@ def _evaluate(plan: Plan, w: Array, b: Array, p: Array, imp: Array) -> Array:
         weight = prob[:, plan.pattern] * imp[sl][:, plan.feature]  # (k, E)
         block = np.asarray((plan.routing.T @ (psi * weight).T).T)
         # The constant [i∈S]/3 of every pattern: Σ_i I_i/3 Σ_{S∋i} prob(S).
-        block[:, 0] += np.sum((prob @ plan.masks) * imp[sl], axis=1) / 3.0
+        block[:, 0] += np.sum((prob @ plan.masks) * imp[sl] * plan.features, axis=1) / 3.0
         out[sl] = block
     return out
 
@@ -105,7 +105,9 @@ def _flat(w: Array, b: Array, p: Array, imp: Array) -> tuple[tuple[int, ...], tu
     )
 
 
-def _plan(n: int, max_active: int | None, order: int) -> Plan:
+def _plan(
+    n: int, max_active: int | None, order: int, features: tuple[int, ...] | None = None
+) -> Plan:
     k = n if max_active is None else max_active
     count = count_patterns(n, k)
     if count > MAX_PATTERNS:
@@ -113,7 +115,25 @@ def _plan(n: int, max_active: int | None, order: int) -> Plan:
             f"max_active={max_active} with n = {n} features means {count} activity patterns, "
             f"more than the {MAX_PATTERNS} one evaluation may enumerate; lower max_active"
         )
-    return plan_for(n, k, order)
+    return plan_for(n, k, order, features)
+
+
+def _check_features(features: Any, n: int) -> tuple[int, ...] | None:
+    """``None`` (all features) or a sorted tuple of distinct feature indices in [0, n)."""
+    if features is None:
+        return None
+    try:
+        idx = tuple(sorted(int(j) for j in features))
+        bad_type = any(isinstance(j, (bool, np.bool_, float)) for j in features)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"features must be a sequence of feature indices, got {features!r}") from exc
+    if bad_type:
+        raise TypeError(f"features must be integer feature indices, got {features!r}")
+    if not idx or len(set(idx)) != len(idx) or idx[0] < 0 or idx[-1] >= n:
+        raise ValueError(
+            f"features must be distinct feature indices in [0, {n - 1}], got {features!r}"
+        )
+    return idx
 
 
 def _truncation_bound(w: Array, b: Array, p: Array, imp: Array, max_active: int) -> Array:
@@ -124,23 +144,31 @@ def _truncation_bound(w: Array, b: Array, p: Array, imp: Array, max_active: int)
 
 
 @overload
-def expected_loss(W: Any, b: Any, density: Any, importance: Any) -> Array: ...
-
-
-@overload
 def expected_loss(
-    W: Any, b: Any, density: Any, importance: Any, *, max_active: None
+    W: Any, b: Any, density: Any, importance: Any, *, features: Any = None
 ) -> Array: ...
 
 
 @overload
 def expected_loss(
-    W: Any, b: Any, density: Any, importance: Any, *, max_active: int
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: None, features: Any = None
+) -> Array: ...
+
+
+@overload
+def expected_loss(
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: int, features: Any = None
 ) -> TruncatedLoss: ...
 
 
 def expected_loss(
-    W: Any, b: Any, density: Any, importance: Any, *, max_active: int | None = None
+    W: Any,
+    b: Any,
+    density: Any,
+    importance: Any,
+    *,
+    max_active: int | None = None,
+    features: Any = None,
 ) -> Array | TruncatedLoss:
     """Exact L = E[Σ_i I_i (x_i − ReLU(WᵀWx + b)_i)²] of the tied ReLU-output model.
 
@@ -152,38 +180,51 @@ def expected_loss(
     With ``max_active=k`` only the activity patterns with at most k active features are summed
     (any n; cost ~ Σ_{d<=k} C(n, d) 2^d per feature) and a :class:`TruncatedLoss` is returned:
     the partial sum and a rigorous bound on the rest.
+
+    ``features`` (a sequence of feature indices): sum over these features only (the same as
+    zero importance for the others, but only their terms are computed — e.g. one feature of a
+    symmetric configuration).
     """
     w, bias, p, imp = prepare_inputs(W, b, density, importance)
     n = bias.shape[-1]
     k = check_max_active(max_active, n)
+    chosen = _check_features(features, n)
     lead, flat = _flat(w, bias, p, imp)
-    value = _evaluate(_plan(n, k, 0), *flat)[:, 0].reshape(lead)
+    plan = _plan(n, k, 0, chosen)
+    value = _evaluate(plan, *flat)[:, 0].reshape(lead)
     if k is None:
         return value
-    bound = np.zeros(lead) if k >= n else _truncation_bound(*flat, k).reshape(lead)
+    masked = (*flat[:3], flat[3] * plan.features)
+    bound = np.zeros(lead) if k >= n else _truncation_bound(*masked, k).reshape(lead)
     return TruncatedLoss(value=value, bound=bound, max_active=k)
 
 
 @overload
 def expected_loss_and_grad(
-    W: Any, b: Any, density: Any, importance: Any
+    W: Any, b: Any, density: Any, importance: Any, *, features: Any = None
 ) -> tuple[Array, Array, Array]: ...
 
 
 @overload
 def expected_loss_and_grad(
-    W: Any, b: Any, density: Any, importance: Any, *, max_active: None
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: None, features: Any = None
 ) -> tuple[Array, Array, Array]: ...
 
 
 @overload
 def expected_loss_and_grad(
-    W: Any, b: Any, density: Any, importance: Any, *, max_active: int
+    W: Any, b: Any, density: Any, importance: Any, *, max_active: int, features: Any = None
 ) -> tuple[TruncatedLoss, Array, Array]: ...
 
 
 def expected_loss_and_grad(
-    W: Any, b: Any, density: Any, importance: Any, *, max_active: int | None = None
+    W: Any,
+    b: Any,
+    density: Any,
+    importance: Any,
+    *,
+    max_active: int | None = None,
+    features: Any = None,
 ) -> tuple[Array | TruncatedLoss, Array, Array]:
     """``expected_loss`` and its exact gradient: (loss (...,), ∂L/∂W (..., m, n), ∂L/∂b (..., n)).
 
@@ -191,13 +232,16 @@ def expected_loss_and_grad(
     feature i's pre-activation), ∂L/∂W = W (g + gᵀ). The integrand is continuous across the ReLU's
     kink, so no boundary terms arise (docs/landscape.md, "Gradient"). With ``max_active`` the
     first item is a :class:`TruncatedLoss` and the gradient is that of its ``value``.
+    ``features``: as in ``expected_loss``.
     """
     w, bias, p, imp = prepare_inputs(W, b, density, importance)
     n = bias.shape[-1]
     m = w.shape[-2]
     k = check_max_active(max_active, n)
+    chosen = _check_features(features, n)
     lead, flat = _flat(w, bias, p, imp)
-    slots = _evaluate(_plan(n, k, 1), *flat)
+    plan = _plan(n, k, 1, chosen)
+    slots = _evaluate(plan, *flat)
     g = slots[:, 1 + n :].reshape(-1, n, n)
     grad_w = flat[0] @ (g + np.swapaxes(g, 1, 2))
     grad_b = slots[:, 1 : 1 + n]
@@ -205,7 +249,8 @@ def expected_loss_and_grad(
     shaped = (grad_w.reshape(*lead, m, n), grad_b.reshape(*lead, n))
     if k is None:
         return value, *shaped
-    bound = np.zeros(lead) if k >= n else _truncation_bound(*flat, k).reshape(lead)
+    masked = (*flat[:3], flat[3] * plan.features)
+    bound = np.zeros(lead) if k >= n else _truncation_bound(*masked, k).reshape(lead)
     return TruncatedLoss(value=value, bound=bound, max_active=k), *shaped
 
 
@@ -268,7 +313,7 @@ def _pattern_totals(plan: Plan, w: Array, b: Array, imp: Array) -> Array:
     contrib = psi * coef * imp[:, plan.feature]  # (B, E)
     totals = np.zeros((b.shape[0], plan.masks.shape[0]))
     np.add.at(totals.T, plan.pattern, contrib.T)
-    return totals + (imp @ plan.masks.T) / 3.0
+    return totals + ((imp * plan.features) @ plan.masks.T) / 3.0
 
 
 def expected_loss_density_grad(W: Any, b: Any, density: Any, importance: Any) -> Array:

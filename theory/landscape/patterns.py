@@ -47,6 +47,7 @@ class Plan:
 
     n: int
     masks: NDArray[np.bool_]
+    features: NDArray[np.bool_]  # (n,) the features whose loss terms are included
     feature: IntArray
     pattern: IntArray
     cols: IntArray
@@ -81,7 +82,10 @@ def pattern_masks(n: int, max_active: int) -> NDArray[np.bool_]:
     return np.array(rows, dtype=bool).reshape(-1, n)
 
 
-def _build(n: int, masks: NDArray[np.bool_], order: int) -> Plan:
+def _build(
+    n: int, masks: NDArray[np.bool_], order: int, features: tuple[int, ...] | None = None
+) -> Plan:
+    chosen = tuple(range(n)) if features is None else features
     width = int(masks.sum(axis=1).max()) if masks.size else 0
     keys: dict[tuple[int, int, int, tuple[int, ...]], int] = {}
     feature: list[int] = []
@@ -111,7 +115,7 @@ def _build(n: int, masks: NDArray[np.bool_], order: int) -> Plan:
 
     for s, mask in enumerate(masks):
         active = [int(j) for j in np.flatnonzero(mask)]
-        for i in range(n):
+        for i in chosen:
             own = active.index(i) if i in active else None
             use(i, s, active, 2, (), 0, 1.0)
             if own is not None:
@@ -144,9 +148,12 @@ def _build(n: int, masks: NDArray[np.bool_], order: int) -> Plan:
         (np.array(r_coef), (np.array(r_elem), np.array(r_slot))),
         shape=(len(feature), n_slots(n, order)),
     )
+    included = np.zeros(n, dtype=bool)
+    included[list(chosen)] = True
     return Plan(
         n=n,
         masks=masks,
+        features=included,
         feature=np.array(feature, dtype=np.int64),
         pattern=np.array(pattern, dtype=np.int64),
         cols=np.array(cols, dtype=np.int64).reshape(len(feature), width),
@@ -159,9 +166,12 @@ def _build(n: int, masks: NDArray[np.bool_], order: int) -> Plan:
 
 
 @lru_cache(maxsize=64)
-def plan_for(n: int, max_active: int, order: int) -> Plan:
-    """The (cached) plan for all patterns with at most ``max_active`` of ``n`` features active."""
-    return _build(n, pattern_masks(n, max_active), order)
+def plan_for(
+    n: int, max_active: int, order: int, features: tuple[int, ...] | None = None
+) -> Plan:
+    """The (cached) plan for all patterns with at most ``max_active`` of ``n`` features active;
+    ``features``: the features whose loss terms are included (default: all)."""
+    return _build(n, pattern_masks(n, max_active), order, features)
 
 
 @lru_cache(maxsize=256)
