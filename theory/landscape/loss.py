@@ -136,11 +136,54 @@ def _check_features(features: Any, n: int) -> tuple[int, ...] | None:
     return idx
 
 
+def _linear_tail(w: Array, b: Array, p: Array, max_active: int) -> Array:
+    """T_i = Σ_{|S| > k} prob(S) E[(x_i − ℓ_i)² | S] per feature, (B, n), exact (up to rounding).
+
+    ℓ_i = b_i + Σ_{j∈S} G_ij x_j is the pre-activation; x_i − ℓ_i = −b_i + Σ_{j∈S} c_ij x_j with
+    c_ij = δ_ij − G_ij, so E[· | S] = (−b_i + X_S)² + Y_S with X_S = Σ_{j∈S} c_ij/2 and
+    Y_S = Σ_{j∈S} c_ij²/12. A dynamic program over features, indexed by the number of active
+    features, accumulates Σ prob, Σ prob·X, Σ prob·X² and Σ prob·Y for every count.
+    """
+    rows, n = b.shape
+    c = np.eye(n) - np.einsum("bki,bkj->bij", w, w)  # (B, i, j)
+    shape = (rows, n, n + 1)
+    mass, m1, m2, my = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    mass[:, :, 0] = 1.0
+    for j in range(n):
+        pj = p[:, j, None, None]  # (B, 1, 1)
+        half = 0.5 * c[:, :, j, None]  # (B, n, 1)
+        var = c[:, :, j, None] ** 2 / 12.0
+
+        def step(on: Array, off: Array, pj: Array = pj) -> Array:
+            shifted = np.concatenate([np.zeros_like(on[..., :1]), on[..., :-1]], axis=-1)
+            return off * (1.0 - pj) + shifted * pj
+
+        m2 = step(m2 + 2 * half * m1 + half**2 * mass, m2)
+        m1 = step(m1 + half * mass, m1)
+        my = step(my + var * mass, my)
+        mass = step(mass, mass)
+    tail = slice(max_active + 1, None)
+    beta = b[:, :, None]
+    terms = beta**2 * mass[..., tail] - 2 * beta * m1[..., tail] + m2[..., tail] + my[..., tail]
+    return np.maximum(np.sum(terms, axis=-1), 0.0)
+
+
 def _truncation_bound(w: Array, b: Array, p: Array, imp: Array, max_active: int) -> Array:
+    """An upper bound on the omitted patterns' contribution, (B,) (docs/landscape.md).
+
+    Per feature the smaller of two valid bounds: (i) (x_i − R(ℓ))² <= (x_i − ℓ)² for x_i >= 0
+    (the linear model's error on the omitted patterns, :func:`_linear_tail`, plus a relative
+    rounding allowance of 1e-12); (ii) (x_i − R(ℓ))² <= max(1, R(max ℓ))² times P(> k active).
+    """
     gram = np.einsum("bki,bkj->bij", w, w)
     top = b + np.sum(np.maximum(gram, 0.0), axis=2)  # max of ℓ_i over the cube, (B, n)
-    worst = np.maximum(1.0, np.maximum(top, 0.0)) ** 2
-    return tail_probability(p, max_active) * np.sum(imp * worst, axis=1)
+    worst = np.maximum(1.0, np.maximum(top, 0.0)) ** 2 * tail_probability(p, max_active)[:, None]
+    linear = _linear_tail(w, b, p, max_active)
+    scale = (b**2 + np.sum(np.abs(np.eye(b.shape[1]) - gram), axis=2) ** 2) * np.max(
+        p, axis=1, keepdims=True
+    )
+    linear = linear * (1 + 1e-12) + 1e-15 * scale
+    return np.sum(imp * np.minimum(worst, linear), axis=1)
 
 
 @overload
