@@ -13,6 +13,7 @@ and the reason, and the caller recomputes (and overwrites) it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -82,21 +83,44 @@ def save(name: str, description: dict[str, Any], arrays: dict[str, NDArray[Any]]
     return json_path
 
 
-def _problem(record: Any, payload: bytes, arrays: dict[str, NDArray[Any]], spec: Spec) -> str:
-    """Why a loaded entry is unusable ("" if it is fine)."""
-    if not isinstance(record, dict):
-        return "the JSON record is not an object"
-    if record.get("sha256") != hashlib.sha256(payload).hexdigest():
-        return "the .npz checksum does not match the JSON record"
+def _problem(arrays: dict[str, NDArray[Any]], spec: Spec) -> str:
+    """Why loaded arrays are unusable ("" if they are fine)."""
     if sorted(arrays) != sorted(spec):
         return f"arrays {sorted(arrays)} instead of {sorted(spec)}"
     for key, (shape, dtype) in spec.items():
         arr = arrays[key]
         if arr.shape != tuple(shape) or arr.dtype.str != dtype:
-            return f"array {key!r} has shape {arr.shape}, dtype {arr.dtype.str}; expected {shape}, {dtype}"
+            return (
+                f"array {key!r} has shape {arr.shape}, dtype {arr.dtype.str}; "
+                f"expected {tuple(shape)}, {dtype}"
+            )
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             return f"array {key!r} has non-finite values"
     return ""
+
+
+def _read(npz_path: Path, json_path: Path, description: dict[str, Any], spec: Spec) -> Any:
+    """The arrays, None (not our entry), or a string saying what is wrong with the entry."""
+    try:
+        record = json.loads(json_path.read_text())
+    except (OSError, ValueError) as exc:
+        return f"unreadable JSON record ({exc})"
+    if not isinstance(record, dict):
+        return "the JSON record is not an object"
+    if record.get("description") != description:
+        return None  # a hash collision of descriptions: not ours
+    try:
+        payload = npz_path.read_bytes()
+    except OSError as exc:
+        return f"unreadable .npz ({exc})"
+    if record.get("sha256") != hashlib.sha256(payload).hexdigest():
+        return "the .npz checksum does not match the JSON record"
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as exc:  # any parse failure of the archive: report, never trust
+        return f"unreadable .npz ({type(exc).__name__}: {exc})"
+    return _problem(arrays, spec) or arrays
 
 
 def load(name: str, description: dict[str, Any], spec: Spec) -> dict[str, NDArray[Any]] | None:
@@ -104,18 +128,8 @@ def load(name: str, description: dict[str, Any], spec: Spec) -> dict[str, NDArra
     npz_path, json_path = _paths(name, description)
     if not json_path.exists():
         return None
-    try:
-        record = json.loads(json_path.read_text())
-        if isinstance(record, dict) and record.get("description") != description:
-            return None  # a hash collision of descriptions: not ours
-        payload = npz_path.read_bytes()
-        with np.load(npz_path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, KeyError) as exc:
-        reason = f"unreadable ({exc})"
-    else:
-        reason = _problem(record, payload, arrays, spec)
-        if not reason:
-            return arrays
-    warnings.warn(f"ignoring cache entry {json_path} ({reason}); recomputing it", stacklevel=3)
-    return None
+    result = _read(npz_path, json_path, description, spec)
+    if isinstance(result, str):
+        warnings.warn(f"ignoring cache entry {json_path} ({result}); recomputing it", stacklevel=3)
+        return None
+    return result

@@ -128,20 +128,29 @@ def kgon_optimum(k: int, density: Any) -> KGonOptimum:
     starts = [(1.0, 0.0), (1.0, -np.cos(2 * np.pi / k)), (0.9, 0.3)]
     radius, bias, loss = np.empty(p.size), np.empty(p.size), np.empty(p.size)
     for idx, pi in enumerate(p):
-        best = None
+        best: tuple[float, Array] | None = None
         for start in starts:
+            theta0 = np.array(start)
+            # L-BFGS-B's stopping rules are absolute below 1: work with L / L(start) ~ 1.
+            unit = max(_loss_and_grad(k, float(pi), theta0)[0], 1e-300)
+
+            def scaled(th: Array, pi: float = float(pi), unit: float = unit) -> tuple[float, Array]:
+                value, grad = _loss_and_grad(k, pi, th)
+                return value / unit, grad / unit
+
             res = minimize(
-                lambda th, pi=float(pi): _loss_and_grad(k, pi, th),
-                np.array(start),
+                scaled,
+                theta0,
                 jac=True,
                 method="L-BFGS-B",
                 bounds=[(1e-6, 10.0), (-10.0, 10.0)],
-                options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 500},
+                options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 1000},
             )
-            if best is None or res.fun < best.fun:
-                best = res
+            if best is None or res.fun * unit < best[0]:
+                best = (float(res.fun * unit), res.x)
         assert best is not None
-        radius[idx], bias[idx], loss[idx] = best.x[0], best.x[1], best.fun
+        loss[idx] = best[0]
+        radius[idx], bias[idx] = best[1]
     return KGonOptimum(k=k, density=p.copy(), radius=radius, bias=bias, loss=loss)
 
 
