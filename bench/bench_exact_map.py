@@ -1,9 +1,12 @@
-"""Benchmark: the exact n=2, m=1 phase map on a 100 × 100 grid, on one CPU core.
+"""Benchmark: the exact phase maps (n=2, m=1 and n=3, m=2) on one CPU core.
 
 Run:  OMP_NUM_THREADS=1 python bench/bench_exact_map.py [--size 100] [--no-bias]
+      OMP_NUM_THREADS=1 python bench/bench_exact_map.py --model n3m2 [--size 20]
 
-Prints the wall time of ``theory.n2m1.exact_phase_map`` (cache disabled) on the paper's phase-change
-grid: importance r in [0.1, 10] and density p in [0.01, 1], both log-spaced. Target: <= 60 s.
+Prints the wall time of ``theory.n2m1.exact_phase_map`` or ``theory.n3m2.exact_phase_map`` (cache
+disabled) on the paper's phase-change grid: importance r in [0.1, 10] and density p in [0.01, 1],
+both log-spaced (default sizes: 100 for n2m1, 20 — the main job's default — for n3m2).
+Target: <= 60 s.
 """
 
 from __future__ import annotations
@@ -19,21 +22,28 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from theory.n2m1 import PHASES, exact_phase_map  # noqa: E402
+from theory import n2m1, n3m2  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=100, help="grid points per axis (default 100)")
-    parser.add_argument("--no-bias", action="store_true", help="b = 0 fixed (McGrath's variant)")
+    parser.add_argument("--model", choices=("n2m1", "n3m2"), default="n2m1")
+    parser.add_argument("--size", type=int, help="grid points per axis (default 100 / 20)")
+    parser.add_argument("--no-bias", action="store_true", help="n2m1 only: b = 0 fixed (McGrath)")
     args = parser.parse_args(argv)
-    importance = np.logspace(-1, 1, args.size)
-    density = np.logspace(-2, 0, args.size)
+    size = args.size or (100 if args.model == "n2m1" else 20)
+    importance = np.logspace(-1, 1, size)
+    density = np.logspace(-2, 0, size)
     start = time.perf_counter()
-    result = exact_phase_map(importance, density, bias=not args.no_bias, cache=False)
+    if args.model == "n2m1":
+        result = n2m1.exact_phase_map(importance, density, bias=not args.no_bias, cache=False)
+        phases = n2m1.PHASES
+    else:
+        result = n3m2.exact_phase_map(importance, density, cache=False)
+        phases = n3m2.PHASES
     wall = time.perf_counter() - start
-    counts = {label: int(np.sum(result.labels == label)) for label in PHASES}
-    print(f"exact_phase_map {args.size}x{args.size} bias={not args.no_bias}: {wall:.2f} s wall")
+    counts = {label: int(np.sum(result.labels == label)) for label in phases}
+    print(f"{args.model} exact_phase_map {size}x{size} bias={not args.no_bias}: {wall:.2f} s wall")
     print(f"  OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, cells={result.labels.size}")
     print(f"  converged: {result.converged.mean():.4f}; labels: {counts}")
     return 0

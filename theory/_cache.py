@@ -65,7 +65,8 @@ def save(name: str, description: dict[str, Any], arrays: dict[str, NDArray[Any]]
     fd, tmp = tempfile.mkstemp(prefix=f".{npz_path.name}.", suffix=".npz", dir=directory)
     os.close(fd)
     try:
-        np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        named: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+        np.savez(tmp, **named)
         payload = Path(tmp).read_bytes()
     finally:
         os.unlink(tmp)

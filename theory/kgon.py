@@ -16,7 +16,7 @@ Derivations and tables: docs/kgon.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -177,7 +177,7 @@ class KGonLeadingOrder:
 _A, _BETA, _U, _V = sp.symbols("a beta u v", real=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def kgon_leading_order(k: int) -> KGonLeadingOrder:
     """The leading term of the optimal k-gon's loss as p → 0 (derivation: docs/kgon.md).
 
@@ -192,7 +192,7 @@ def kgon_leading_order(k: int) -> KGonLeadingOrder:
     """
     k = _check_k(k)
     cosines = [sp.cos(2 * sp.pi * j / k) for j in range(1, k)]
-    a, beta, u, v = _A, _BETA, _U, _V
+    a, beta, u = _A, _BETA, _U
     if k <= 4:
         pair_terms = []
         for i in range(k):
@@ -245,9 +245,7 @@ def _pair_own_error(c: sp.Expr) -> sp.Expr:
     t = u / (-c)
     inner_low = sp.integrate((c * v) ** 2, (v, 0, t)) + sp.integrate(u**2, (v, t, 1))  # u < −c
     inner_high = sp.integrate((c * v) ** 2, (v, 0, 1))  # u >= −c: always active
-    return sp.nsimplify(
-        sp.integrate(inner_low, (u, 0, -c)) + sp.integrate(inner_high, (u, -c, 1))
-    )
+    return sp.nsimplify(sp.integrate(inner_low, (u, 0, -c)) + sp.integrate(inner_high, (u, -c, 1)))
 
 
 # ---------------------------------------------------------------- which k

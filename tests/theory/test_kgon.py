@@ -62,8 +62,12 @@ def test_first_order_coefficient_against_a_numeric_minimum():
     def per_p(theta):
         return float(kgon.kgon_loss(k, p, theta[0], theta[1])) / p
 
-    res = minimize(per_p, np.array([1.1, -0.25]), method="Nelder-Mead",
-                   options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000})
+    res = minimize(
+        per_p,
+        np.array([1.1, -0.25]),
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000},
+    )
     lead = kgon.kgon_leading_order(k)
     assert lead.order == 1
     assert res.fun == pytest.approx(lead.coefficient, rel=1e-5)

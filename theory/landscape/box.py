@@ -42,18 +42,18 @@ IntArray = NDArray[np.int64]
 #: Largest moment m_j supported (total moment <= 3: the Hessian's E[U_i U_j U_k δ(ℓ)]).
 MAX_MOMENT = 3
 _MOM = np.arange(MAX_MOMENT + 1)
-_R = np.arange(MAX_MOMENT + 2)
 #: (−1)^(r−1) m!/(m−r+1)! for r = 1..m+1 (0 elsewhere): the far vertex's term r.
-_FAR = np.where(
-    (_R[None, :] >= 1) & (_R[None, :] <= _MOM[:, None] + 1),
-    np.array([(-1.0) ** (r - 1) for r in _R])[None, :]
-    * np.array(
-        [[factorial(m) / factorial(max(m - r + 1, 0)) for r in _R] for m in _MOM], dtype=float
-    ),
-    0.0,
+_FAR = np.array(
+    [
+        [
+            (-1.0) ** (r - 1) * factorial(m) / factorial(m - r + 1) if 1 <= r <= m + 1 else 0.0
+            for r in range(MAX_MOMENT + 2)
+        ]
+        for m in range(MAX_MOMENT + 1)
+    ]
 )
 #: −(−1)^m m!: the near vertex's single term, r = m + 1.
-_NEAR = np.array([-((-1.0) ** m) * factorial(m) for m in _MOM])
+_NEAR = np.array([-((-1.0) ** m) * factorial(m) for m in range(MAX_MOMENT + 1)])
 
 _Q_MAX = 64  # largest power + 1 the tables cover
 _FACT = np.array([float(factorial(k)) for k in range(_Q_MAX + MAX_MOMENT + 2)])

@@ -61,7 +61,7 @@ class TruncatedLoss:
 
 def _box_values(plan: Plan, w: Array, b: Array) -> Array:
     """Every box integral of ``plan`` for rows w (k, m, n), b (k, n): (k, E)."""
-    k, n = b.shape
+    k = b.shape[0]
     gram = np.einsum("bki,bkj->bij", w, w)  # (k, n, n) = WᵀW
     out = np.empty((k, plan.feature.size))
     for width, idx in plan.groups:  # elements of patterns with `width` active features
@@ -126,7 +126,9 @@ def _check_features(features: Any, n: int) -> tuple[int, ...] | None:
         idx = tuple(sorted(int(j) for j in features))
         bad_type = any(isinstance(j, (bool, np.bool_, float)) for j in features)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"features must be a sequence of feature indices, got {features!r}") from exc
+        raise TypeError(
+            f"features must be a sequence of feature indices, got {features!r}"
+        ) from exc
     if bad_type:
         raise TypeError(f"features must be integer feature indices, got {features!r}")
     if not idx or len(set(idx)) != len(idx) or idx[0] < 0 or idx[-1] >= n:
@@ -186,6 +188,12 @@ def _truncation_bound(w: Array, b: Array, p: Array, imp: Array, max_active: int)
     return np.sum(imp * np.minimum(worst, linear), axis=1)
 
 
+def _masked_bound(plan: Plan, flat: tuple[Array, ...], max_active: int) -> Array:
+    """``_truncation_bound`` over the plan's features only."""
+    w, b, p, imp = flat
+    return _truncation_bound(w, b, p, imp * plan.features, max_active)
+
+
 @overload
 def expected_loss(
     W: Any, b: Any, density: Any, importance: Any, *, features: Any = None
@@ -237,8 +245,7 @@ def expected_loss(
     value = _evaluate(plan, *flat)[:, 0].reshape(lead)
     if k is None:
         return value
-    masked = (*flat[:3], flat[3] * plan.features)
-    bound = np.zeros(lead) if k >= n else _truncation_bound(*masked, k).reshape(lead)
+    bound = np.zeros(lead) if k >= n else _masked_bound(plan, flat, k).reshape(lead)
     return TruncatedLoss(value=value, bound=bound, max_active=k)
 
 
@@ -292,8 +299,7 @@ def expected_loss_and_grad(
     shaped = (grad_w.reshape(*lead, m, n), grad_b.reshape(*lead, n))
     if k is None:
         return value, *shaped
-    masked = (*flat[:3], flat[3] * plan.features)
-    bound = np.zeros(lead) if k >= n else _truncation_bound(*masked, k).reshape(lead)
+    bound = np.zeros(lead) if k >= n else _masked_bound(plan, flat, k).reshape(lead)
     return TruncatedLoss(value=value, bound=bound, max_active=k), *shaped
 
 

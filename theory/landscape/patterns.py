@@ -136,12 +136,12 @@ def _build(
             local = [*active, n]  # coordinates G_ij (j ∈ S), then b_i (index n)
             for u, ju in enumerate(local):
                 for v, jv in enumerate(local[u:], start=u):
-                    pos = tuple(q for q in (u, v) if q < len(active))
+                    coords = tuple(q for q in (u, v) if q < len(active))
                     slots = {base + ju * (n + 1) + jv, base + jv * (n + 1) + ju}
                     for slot in slots:
-                        use(i, s, active, 0, pos, slot, 2.0)
+                        use(i, s, active, 0, coords, slot, 2.0)
                         if own is not None:
-                            use(i, s, active, -1, (own, *pos), slot, -2.0)
+                            use(i, s, active, -1, (own, *coords), slot, -2.0)
     sizes = np.array([int(masks[s].sum()) for s in pattern], dtype=np.int64)
     groups = tuple((int(d), np.flatnonzero(sizes == d)) for d in np.unique(sizes))
     routing = sparse.csr_matrix(
@@ -166,9 +166,7 @@ def _build(
 
 
 @lru_cache(maxsize=64)
-def plan_for(
-    n: int, max_active: int, order: int, features: tuple[int, ...] | None = None
-) -> Plan:
+def plan_for(n: int, max_active: int, order: int, features: tuple[int, ...] | None = None) -> Plan:
     """The (cached) plan for all patterns with at most ``max_active`` of ``n`` features active;
     ``features``: the features whose loss terms are included (default: all)."""
     return _build(n, pattern_masks(n, max_active), order, features)

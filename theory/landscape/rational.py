@@ -76,8 +76,10 @@ def _exact_inputs(
         )
     n = w.shape[1]
     wf = [[Fraction(float(v)) for v in row] for row in w]
-    gram = [[sum((wf[k][i] * wf[k][j] for k in range(len(wf))), Fraction(0)) for j in range(n)]
-            for i in range(n)]
+    gram = [
+        [sum((wf[k][i] * wf[k][j] for k in range(len(wf))), Fraction(0)) for j in range(n)]
+        for i in range(n)
+    ]
     return (
         gram,
         [Fraction(float(v)) for v in bias],
@@ -165,7 +167,9 @@ def to_float_gradient(
     n = len(g_b)
     sym = [[g[i][j] + g[j][i] for j in range(n)] for i in range(n)]
     grad_w = np.array(
-        [[float(sum((wf[k][i] * sym[i][j] for i in range(n)), Fraction(0))) for j in range(n)]
-         for k in range(len(wf))]
+        [
+            [float(sum((wf[k][i] * sym[i][j] for i in range(n)), Fraction(0))) for j in range(n)]
+            for k in range(len(wf))
+        ]
     )
     return grad_w, np.array([float(v) for v in g_b])

@@ -30,7 +30,7 @@ _CACHE_VERSION = 1
 _JITTER = 0.01
 
 
-def _triangle(radius: float, bias: float) -> tuple[list[list[float]], list[float]]:
+def _triangle(radius: float, bias: float) -> tuple[list[list[float]], list[float | str]]:
     angles = np.pi / 2 + 2 * np.pi * np.arange(3) / 3
     return (radius * np.stack([np.cos(angles), np.sin(angles)])).tolist(), [bias] * 3
 
@@ -58,9 +58,7 @@ _MORE_STARTS: tuple[tuple[str, list[list[float]], list[float | str]], ...] = (
 )
 
 
-def _starts(
-    p: Array, n_random: int, seed: int, thorough: bool = False
-) -> tuple[Array, Array]:
+def _starts(p: Array, n_random: int, seed: int, thorough: bool = False) -> tuple[Array, Array]:
     """Starts W (K, N, 2, 3), b (K, N, 3) for N cells of density ``p``."""
     rng = np.random.default_rng(seed)
     n = p.size

@@ -13,11 +13,10 @@ draw models from. Test modules load this file by path (the tests directory is no
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import warnings
 from itertools import product
-
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 

@@ -19,7 +19,9 @@ from hypothesis import given, settings
 
 from theory import landscape, n2m1
 
-_spec = importlib.util.spec_from_file_location("landscape_refs", Path(__file__).with_name("references.py"))
+_spec = importlib.util.spec_from_file_location(
+    "landscape_refs", Path(__file__).with_name("references.py")
+)
 assert _spec is not None and _spec.loader is not None
 refs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(refs)
@@ -51,7 +53,9 @@ def test_patterns_up_to_three_active_match_quadrature(model):
     rng = np.random.default_rng(n)
     small = [s for d in (0, 1, 2) for s in combinations(range(n), d)]
     triples = list(combinations(range(n), 3))
-    chosen = [triples[i] for i in rng.choice(len(triples), size=min(2, len(triples)), replace=False)]
+    chosen = [
+        triples[i] for i in rng.choice(len(triples), size=min(2, len(triples)), replace=False)
+    ]
     _check_patterns_by_quadrature(w, b, small + chosen)
 
 

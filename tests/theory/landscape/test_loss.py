@@ -152,7 +152,10 @@ def test_density_gradient_matches_differences():
     # L is multilinear in the densities: a central difference is exact up to rounding.
     h = 1e-4
     fd = [
-        (landscape.expected_loss(w, b, p + h * e, imp) - landscape.expected_loss(w, b, p - h * e, imp))
+        (
+            landscape.expected_loss(w, b, p + h * e, imp)
+            - landscape.expected_loss(w, b, p - h * e, imp)
+        )
         / (2 * h)
         for e in np.eye(3)
     ]
@@ -202,7 +205,10 @@ def test_batched_evaluation_equals_one_by_one():
     imp = np.array([1.0, 1.0, 0.5])
     batch = landscape.expected_loss(w, b, p, imp)
     assert batch.shape == (4, 3)
-    one = [[landscape.expected_loss(w[i, j], b[i, j], p[i, 0, 0], imp) for j in range(3)] for i in range(4)]
+    one = [
+        [landscape.expected_loss(w[i, j], b[i, j], p[i, 0, 0], imp) for j in range(3)]
+        for i in range(4)
+    ]
     # The same arithmetic per model, up to the summation order of batched products (4 ulp).
     assert np.allclose(batch, np.array(one), rtol=1e-15, atol=0)
     assert landscape.expected_loss(w[0, 0], b[0, 0], 0.3, 1.0).shape == ()

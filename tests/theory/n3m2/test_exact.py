@@ -26,9 +26,9 @@ def test_labels_of_the_candidates():
     for label in n3m2.LABELS:
         w, _ = n3m2.candidate_solution(label, 0.3)
         assert n3m2.phase_label(w) == label
-    assert set(np.unique(n3m2.phase_label(np.random.default_rng(0).normal(size=(200, 2, 3))))) <= set(
-        n3m2.PHASES
-    )
+    assert set(
+        np.unique(n3m2.phase_label(np.random.default_rng(0).normal(size=(200, 2, 3))))
+    ) <= set(n3m2.PHASES)
 
 
 POINTS = [(0.3, 0.05), (0.5, 0.3), (2.0, 0.7), (1.0, 0.7)]
@@ -52,7 +52,11 @@ def test_exact_optimum_is_never_worse_than_a_candidate_and_is_a_minimum():
     assert np.max(np.abs(g_w)) <= 1e-6 and np.max(np.abs(g_b)) <= 1e-6
     assert np.min(np.linalg.eigvalsh(hess)) >= -1e-6
     # Where the paper's candidates are right the optimum is that candidate's kind.
-    assert list(opt.labels[:3]) == ["superposition_extra", "superposition_extra", "superposition_pair"]
+    assert list(opt.labels[:3]) == [
+        "superposition_extra",
+        "superposition_extra",
+        "superposition_pair",
+    ]
     assert opt.labels[3] == "other"  # a triangle beats all four candidates at r = 1, p = 0.7
 
 
