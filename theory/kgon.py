@@ -25,8 +25,7 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 
 from theory._validation import check_density, check_finite, check_positive_int
-from theory.landscape import expected_loss, expected_loss_and_grad
-from theory.landscape.validate import MAX_EXACT_FEATURES
+from theory.landscape import MAX_EXACT_FEATURES, expected_loss, expected_loss_and_grad
 
 __all__ = [
     "KGonChoice",

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from theory import _cache
 from theory._validation import check_density, check_importance, check_positive_int
-from theory.landscape.optimize import minimize_loss
+from theory.landscape import expected_loss_density_grad, minimize_loss
 from theory.n3m2.candidates import optimal_antipodal_bias
 from theory.n3m2.phase import SUPERPOSITION_PHASES, phase_label
 
@@ -421,8 +421,6 @@ def exact_transition(
     importance: Any, *, seed: int = 0, n_random: int = 2, offset: float = 1e-6
 ) -> ExactTransition:
     """The optimum just below and just above :func:`exact_boundary` (see :class:`ExactTransition`)."""
-    from theory.landscape.loss import expected_loss_density_grad
-
     seed, n_random = _check_options(seed, n_random)
     r = check_importance("importance", importance).ravel().astype(np.float64)
     p_star = np.asarray(exact_boundary(r, seed=seed, n_random=n_random), dtype=np.float64)
