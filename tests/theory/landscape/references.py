@@ -3,8 +3,8 @@
 * ``quad_pattern``: nested adaptive quadrature (scipy.integrate.quad) of the definition
   (x_i − ReLU(b_i + Σ_j G_ij x_j))² over the unit cube of one activity pattern, with the integrand's
   kinks (where the ReLU's hyperplane meets a vertex of the remaining sub-cube) as breakpoints.
-* ``qmc_pattern``: randomised quasi-Monte Carlo (scrambled Sobol, scipy.stats.qmc) of the same,
-  mean and standard error over independent scramblings.
+* ``qmc_pattern``: randomised quasi-Monte Carlo (scrambled and randomly shifted Sobol,
+  scipy.stats.qmc) of the same, mean and standard error over independent replicates.
 * ``naive_pattern``: the textbook alternating sum over the cube's vertices in float64 (the formula
   whose cancellation theory.landscape avoids), to show the error it makes.
 None of them shares code with theory.landscape. ``models`` is the hypothesis strategy the tests
@@ -100,8 +100,15 @@ def qmc_pattern(
     d = len(coeffs)
     c = np.asarray(coeffs, dtype=np.float64)
     estimates = []
+    shifts = np.random.default_rng(seed).random((reps, d))
     for rep in range(reps):
-        x = qmc.Sobol(d, scramble=True, seed=seed + rep).random_base2(log2_points)
+        # Scrambled Sobol plus an independent random shift modulo 1 (Cranley–Patterson): every
+        # replicate is then an unbiased estimate with its own randomisation, so the spread of the
+        # replicates measures the error (scrambling alone leaves a common bias on polynomial
+        # integrands, well below but not within its replicates' spread).
+        x = (
+            qmc.Sobol(d, scramble=True, seed=seed + rep).random_base2(log2_points) + shifts[rep]
+        ) % 1.0
         out = np.maximum(bias + x @ c, 0.0)
         target = x[:, own] if own is not None else 0.0
         estimates.append(float(np.mean((target - out) ** 2)))

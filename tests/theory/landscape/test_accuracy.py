@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from theory import landscape, n2m1
 
@@ -60,14 +61,12 @@ def test_patterns_up_to_three_active_match_quadrature(model):
 
 
 @pytest.mark.slow
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(models(n_min=3, n_max=6))
 def test_every_pattern_up_to_three_active_matches_quadrature(model):
     w, b, _, _ = model
     n = w.shape[1]
-    _check_patterns_by_quadrature(
-        refs, w, b, [s for d in range(4) for s in combinations(range(n), d)]
-    )
+    _check_patterns_by_quadrature(w, b, [s for d in range(4) for s in combinations(range(n), d)])
 
 
 def _check_patterns_by_qmc(w, b, patterns, log2_points):
@@ -76,15 +75,15 @@ def _check_patterns_by_qmc(w, b, patterns, log2_points):
         for i in range(w.shape[1]):
             coeffs, own, bias = _pattern_args(w, b, list(active), i)
             mean, se = refs.qmc_pattern(
-                coeffs, own, bias, log2_points=log2_points, reps=8, seed=17 * i + len(active)
+                coeffs, own, bias, log2_points=log2_points, reps=16, seed=17 * i + len(active)
             )
-            # 6 standard errors of 8 independent scramblings (Student t with 7 df: two-sided
-            # false-alarm rate ~5e-4 per check), plus 1/N² for integrands that depend on one
-            # coordinate only (every scrambling then stratifies it the same way: se = 0, error
-            # of the midpoint-like rule <= max|f''|/(12 N²) with |f''| <= 2 here).
+            # 8 standard errors of 16 independently randomised replicates (Student t with 15 df:
+            # two-sided false-alarm rate ~1e-6 per check, and a margin for the heavier tails of
+            # kinked integrands), plus 1/N² (rounding of the averages, and integrands so smooth
+            # that the replicates agree to that level).
             floor = 4.0**-log2_points * (1 + abs(mean))
-            assert abs(exact[i] - mean) <= 6 * se + floor, (active, i, exact[i], mean, se)
-            assert se <= 1e-2 * max(abs(mean), 1e-3)  # the reference is sharp enough to matter
+            assert abs(exact[i] - mean) <= 8 * se + floor, (active, i, exact[i], mean, se)
+            assert se <= 5e-2 * max(abs(mean), 1e-3)  # the reference is sharp enough to matter
 
 
 @settings(max_examples=3)
@@ -150,3 +149,40 @@ def test_two_features_equal_theory_n2m1(model):
     ours = landscape.expected_loss(w, b, p, imp)
     theirs = n2m1.expected_loss(w[0], b, p, imp)
     assert abs(ours - theirs) <= 1e-12 * max(abs(theirs), 1e-3 * float(np.sum(imp * p)))
+
+
+@settings(max_examples=40)
+@given(
+    st.integers(0, 4),
+    st.integers(-1, 3),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["normal", "tiny", "zeros", "vertex"]),
+)
+def test_box_integrals_match_exact_rationals(d, power, seed, kind):
+    # The core primitive E[Π U_j^{m_j} R(c + a·U)^K] (K = −1: δ) for every moment pattern the loss,
+    # gradient and Hessian use (total moment <= 3), against exact rational arithmetic. Values are
+    # compared relative to the element's natural scale (|c| + Σ|a_j|)^K: 1e-13.
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=d)
+    if kind == "tiny":
+        a *= 10.0 ** rng.uniform(-12, 0, d)
+    elif kind == "zeros":
+        a[rng.random(d) < 0.5] = 0.0
+    c = float(rng.normal()) * 0.5
+    if kind == "vertex" and d:  # the hyperplane through a cube vertex: c = −a·v
+        c = -float(np.sum(a[rng.random(d) < 0.5]))
+    moments = np.zeros(d, dtype=np.int64)
+    for _ in range(rng.integers(0, 4) if d else 0):
+        moments[rng.integers(d)] += 1
+    value = landscape.box_integrals(np.array([power]), a[None, :], np.array([c]), moments[None, :])[
+        0
+    ]
+    exact = landscape.box_integral_rational(
+        power, tuple(Fraction(float(x)) for x in a), Fraction(c), tuple(int(x) for x in moments)
+    )
+    scale = (abs(c) + float(np.sum(np.abs(a)))) ** power if power > 0 else 1.0
+    if power == -1:  # a density: scale 1/(largest slope)
+        scale = 1.0 / max(float(np.max(np.abs(a))) if d else 1.0, 1e-300)
+        if kind == "vertex":
+            return  # δ on a hyperplane through a vertex is defined by a one-sided limit only
+    assert abs(value - float(exact)) <= 1e-13 * scale + 1e-300
