@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory import _cache
 from theory._validation import check_density, check_importance, check_positive_int
 from theory.landscape import expected_loss_density_grad, minimize_loss
 from theory.n3m2.candidates import optimal_antipodal_bias
-from theory.n3m2.phase import SUPERPOSITION_PHASES, phase_label
+from theory.n2m1 import cache as _cache
+from theory.n3m2.phase import PHASES, SUPERPOSITION_PHASES, phase_label
 
 Array = NDArray[np.float64]
 
@@ -277,7 +277,8 @@ def exact_phase_map(
     ``toysup.metrics.phase_label_n3m2``. With ``cache=True`` the result is read from / written
     to ``$TOYSUP_CACHE_DIR`` (default ``~/.cache/toysup``) as ``.npz`` + JSON (no pickle), keyed
     by a hash of the grid and the options; an entry that fails validation (checksum, shapes,
-    dtypes, finiteness) is recomputed with a warning. Timing: docs/performance.md.
+    dtypes, finiteness, labels) is recomputed with a warning (the validated store of
+    ``theory.n2m1.cache``). Timing: docs/performance.md.
     """
     if not isinstance(cache, (bool, np.bool_)):
         raise TypeError(f"cache must be True or False, got {cache!r}")
@@ -297,12 +298,12 @@ def exact_phase_map(
         "seed": seed,
         "n_random": n_random,
     }
-    spec: _cache.Spec = {
-        "W": ((nd, ni, 2, 3), "<f8"),
-        "b": ((nd, ni, 3), "<f8"),
-        "loss": ((nd, ni), "<f8"),
-        "converged": ((nd, ni), "|b1"),
-        "labels": ((nd, ni), "<U19"),
+    spec = {
+        "W": _cache.ArraySpec((nd, ni, 2, 3), "<f8", finite=True),
+        "b": _cache.ArraySpec((nd, ni, 3), "<f8", finite=True),
+        "loss": _cache.ArraySpec((nd, ni), "<f8", finite=True),
+        "converged": _cache.ArraySpec((nd, ni), "|b1"),
+        "labels": _cache.ArraySpec((nd, ni), "<U19", allowed=PHASES),
     }
     arrays = _cache.load("n3m2_exact_map", description, spec) if cache else None
     if arrays is None:
