@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 
 from theory._validation import check_density, check_importance, check_positive_int
 from theory.landscape import expected_loss_density_grad, minimize_loss
-from theory.n3m2.candidates import optimal_antipodal_bias
 from theory.n2m1 import cache as _cache
+from theory.n3m2.candidates import optimal_antipodal_bias
 from theory.n3m2.phase import PHASES, SUPERPOSITION_PHASES, phase_label
 
 Array = NDArray[np.float64]
