@@ -17,11 +17,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from theory._summary import Summarized, Summary
 from theory._validation import check_density, check_importance, check_positive_int
 from theory.n2m1 import cache as _n2m1_cache
 from theory.n2m1.kernels import loss_terms
 from theory.n2m1.newton import minimize
 from theory.n2m1.phase import REPRESENTED_THRESHOLD, phase_label
+from theory.n2m1.summaries import (
+    exact_optimum_summary,
+    exact_phase_map_summary,
+    exact_transition_summary,
+)
 
 Array = NDArray[np.float64]
 
@@ -126,8 +132,8 @@ def _best_of(
     return _canonical(x), loss[best, cols], res.converged.reshape(k, n)[best, cols]
 
 
-@dataclass(frozen=True)
-class ExactOptimum:
+@dataclass(frozen=True, repr=False)
+class ExactOptimum(Summarized):
     """Global minima of the exact loss at broadcast (importance, density) points.
 
     ``w``, ``b``: (..., 2) with feature 0 the first feature (importance 1) and feature 1 the extra
@@ -143,6 +149,9 @@ class ExactOptimum:
     labels: NDArray[np.str_]
     converged: NDArray[np.bool_]
     bias: bool
+
+    def _summary(self) -> Summary:
+        return exact_optimum_summary(self)
 
 
 def _grid_args(importance: Any, density: Any) -> tuple[Array, Array]:
@@ -202,8 +211,8 @@ def _check_n_random(n_random: Any) -> int:
 # ---------------------------------------------------------------- phase maps
 
 
-@dataclass(frozen=True)
-class ExactPhaseMap:
+@dataclass(frozen=True, repr=False)
+class ExactPhaseMap(Summarized):
     """The exact phase map: global optima on a (density × importance) grid.
 
     ``importance`` (ni,), ``density`` (nd,): the axes. ``labels`` (nd, ni) str — one row per
@@ -222,6 +231,9 @@ class ExactPhaseMap:
     bias: bool
     seed: int
     n_random: int
+
+    def _summary(self) -> Summary:
+        return exact_phase_map_summary(self)
 
 
 def _neighbour_starts(x: Array) -> Array:
@@ -319,8 +331,8 @@ def exact_phase_map(
 # ---------------------------------------------------------------- the boundary
 
 
-@dataclass(frozen=True)
-class ExactTransition:
+@dataclass(frozen=True, repr=False)
+class ExactTransition(Summarized):
     """The exact optimum on both sides of the superposition boundary, for each r (shape S).
 
     ``density``: p*(r) (``exact_boundary``). ``*_below`` / ``*_above``: the optimum at
@@ -343,6 +355,9 @@ class ExactTransition:
     dloss_ddensity_above: Array
     labels_below: NDArray[np.str_]
     labels_above: NDArray[np.str_]
+
+    def _summary(self) -> Summary:
+        return exact_transition_summary(self)
 
 
 def _dloss_ddensity(r: Array, p: Array, w: Array, b: Array) -> Array:

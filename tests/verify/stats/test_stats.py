@@ -331,9 +331,10 @@ def test_count_test_from_a_train_result():
         progress=False,
         workers=1,
     )
-    r = stats.represented_count_test(result, 1)
+    with pytest.warns(stats.UnderpoweredWarning, match="at least 7 seeds"):
+        r = stats.represented_count_test(result, 1)
     assert r.counts.tolist() == n_represented(result.seed_W[1]).tolist()
-    assert r.n_seeds == 4
+    assert r.n_seeds == 4 and r.underpowered and r.seeds_needed == 7
     with pytest.raises(ValueError, match="pass config"):
         stats.represented_count_test(result)
     with pytest.raises(ValueError, match=r"\[0, 2\)"):
