@@ -36,6 +36,9 @@ RATIO = 1.01
 
 FloatArray = NDArray[np.float64]
 
+#: min_b b·Φ(b), the least value of GELU (at b ≈ −0.75179).
+GELU_MIN = -0.1699712074799
+
 
 def target_moments(features: Any) -> tuple[FloatArray, FloatArray]:
     """``(E[t], E[t²])`` of every target, each of shape ``(n_instances, n_features)``.
@@ -48,7 +51,12 @@ def target_moments(features: Any) -> tuple[FloatArray, FloatArray]:
 
 def output_range(model: Any) -> tuple[float, float]:
     """The values the output activation ``f`` can take: ``f(b)`` for a constant bias ``b``."""
-    ranges = {"relu": (0.0, np.inf), "linear": (-np.inf, np.inf)}
+    ranges = {
+        "relu": (0.0, np.inf),
+        "linear": (-np.inf, np.inf),
+        "softplus": (0.0, np.inf),  # log(1 + e^b) > 0: any positive constant, 0 in the limit
+        "gelu": (GELU_MIN, np.inf),  # b Φ(b) is least at b ≈ -0.7518
+    }
     if model.activation not in ranges:
         raise ValueError(
             f"no trivial loss is known for the output activation {model.activation!r}; "

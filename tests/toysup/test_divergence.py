@@ -90,3 +90,18 @@ def test_legitimate_runs_near_or_above_the_trivial_loss_never_trip(density, step
         assert np.all(worse_than(result.seed_loss, result.seed_loss_stderr, trivial)), why
     else:  # returned, at or below the trivial loss within noise
         assert not np.any(worse_than(result.seed_loss, result.seed_loss_stderr, trivial)), why
+
+
+def test_output_ranges_of_other_activations():
+    """GELU's least value, against scipy's bounded minimisation of b·Φ(b) (to 1e-10: the
+    minimiser's tolerance 1e-12 moves a quadratic minimum by far less)."""
+    from scipy.optimize import minimize_scalar
+    from scipy.stats import norm
+
+    from toysup.divergence import GELU_MIN, output_range
+
+    found = minimize_scalar(
+        lambda b: b * norm.cdf(b), bounds=(-2, 0), method="bounded", options={"xatol": 1e-12}
+    )
+    assert GELU_MIN == pytest.approx(found.fun, abs=1e-10)
+    assert output_range(ModelConfig(n_features=2, n_hidden=1, activation="relu")) == (0.0, np.inf)

@@ -132,6 +132,14 @@ def test_missing_files_and_bad_paths(saved, tmp_path, where, error):
     assert str(target) in str(info.value)
 
 
+def test_every_saved_array_has_an_expected_shape():
+    """A new array in TrainResult needs its dtype and shape in the loader's table."""
+    from toysup._result_files import SHAPES
+    from toysup.result import _ARRAYS
+
+    assert set(SHAPES) == set(_ARRAYS)
+
+
 def test_harmless_changes_load_unchanged(saved, tmp_path):
     """An extra array is ignored; the result equals the original."""
     folder = _copy(saved, tmp_path)

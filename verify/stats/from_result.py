@@ -8,7 +8,7 @@ import torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,7 @@ def trained_model(result: Any, config: Any) -> TrainedModel:
     if not is_train_result(result):
         raise TypeError(f"result must be a toysup.TrainResult, got {type(result).__name__}")
     index = config_index(result, config)
+    _check_tied_model(result.model)
     activation = getattr(result.model, "activation", None)
     if activation not in ACTIVATIONS:
         raise ValueError(
@@ -70,6 +71,26 @@ def trained_model(result: Any, config: Any) -> TrainedModel:
         importance=np.asarray(result.features.importance_array[index], dtype=np.float64),
         activation=str(activation),
     )
+
+
+#: The fields of the tied model ``x' = f(WᵀWx + b)``; any other model option must be at its default.
+_TIED_FIELDS = ("n_features", "n_hidden", "activation", "init", "init_scale")
+
+
+def _check_tied_model(model: Any) -> None:
+    """Refuse models outside the tests' scope: any option beyond the tied model's, away from its
+    default (an untied decoder, a hidden activation, ...), changes what the bounds mean."""
+    if not is_dataclass(model):
+        return
+    for f in fields(model):
+        if f.name in _TIED_FIELDS or f.default is MISSING:
+            continue
+        value = getattr(model, f.name)
+        if value != f.default:
+            raise ValueError(
+                f"the TrainResult's model has {f.name}={value!r}; the tests cover the tied model "
+                f"x' = f(WᵀWx + b) ({f.name}={f.default!r})"
+            )
 
 
 def sample_activations(
