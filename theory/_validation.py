@@ -1,7 +1,7 @@
 """Argument checks shared by the theory modules.
 
 Every check raises ``ValueError`` (bad value) or ``TypeError`` (bad type) with a message that shows
-the offending value and what would be accepted (docs/conventions.md, "Errors"). A bool is not a
+the offending value and what would be accepted (the project's error convention). A bool is not a
 number, ``"0.5"`` is not a number (numpy would parse it), and nothing is clipped silently.
 """
 
@@ -36,10 +36,26 @@ def _show(value: Any) -> str:
     return repr(value.tolist() if isinstance(value, np.ndarray) else value)
 
 
+def _has_bool(value: Any) -> bool:
+    """True for a bool, a bool array, or a (nested) list/tuple holding a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == np.bool_
+    if isinstance(value, (list, tuple)):
+        return any(_has_bool(v) for v in value)
+    return False
+
+
 def as_float_array(name: str, value: Any) -> NDArray[np.float64]:
     """``value`` as a float64 array; TypeError if it is not numeric (bools and strings are not)."""
-    if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
+    if value is None or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
+    if _has_bool(value):
+        raise TypeError(
+            f"{name} must be a number or an array of numbers, got {value!r} "
+            "(bool is not accepted as a number)"
+        )
     try:
         raw = np.asarray(value)
     except ValueError as exc:  # ragged nested sequences
@@ -134,3 +150,16 @@ def check_memory(name: str, value: Any, nbytes: float, what: str) -> None:
             f"{name} = {value!r} needs {nbytes / 2**30:.3g} GiB for {what}, more than this "
             f"machine's {total / 2**30:.3g} GiB of memory; use a smaller {name}"
         )
+
+
+def check_penalty(name: str, value: Any) -> NDArray[np.float64]:
+    """An L1 penalty coefficient (a number or an array of numbers): finite and >= 0."""
+    arr = as_float_array(name, value)
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    bad = ~(np.isfinite(arr) & (arr >= 0))
+    if np.any(bad):
+        raise ValueError(
+            f"{name} must be a finite number >= 0 (an L1 penalty coefficient), got {_show(value)}"
+        )
+    return arr

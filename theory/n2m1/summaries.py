@@ -21,6 +21,15 @@ def _converged(flags: Any) -> str:
     return "all" if arr.all() else f"{int(arr.sum())} of {arr.size}"
 
 
+def _penalties(result: Any) -> list[tuple[str, str]]:
+    """A line for the L1 penalties, when any is non-zero."""
+    lh = np.asarray(getattr(result, "l1_hidden", 0.0))
+    lw = np.asarray(getattr(result, "l1_weights", 0.0))
+    if not (np.any(lh > 0) or np.any(lw > 0)):
+        return []
+    return [("penalties", f"l1_hidden {fmt_range(lh)}, l1_weights {fmt_range(lw)}")]
+
+
 def exact_optimum_summary(opt: Any) -> Summary:
     size = int(np.asarray(opt.loss).size)
     lines = [
@@ -29,6 +38,7 @@ def exact_optimum_summary(opt: Any) -> Summary:
         ("loss", fmt_range(opt.loss)),
         ("converged", _converged(opt.converged)),
         ("bias", "optimised" if opt.bias else "fixed at 0"),
+        *_penalties(opt),
     ]
     header, rows = None, []
     if size <= 12:
@@ -59,6 +69,7 @@ def exact_phase_map_summary(pm: Any) -> Summary:
             ("converged", _converged(pm.converged)),
             ("options", f"bias {'optimised' if pm.bias else 'fixed at 0'}, seed {pm.seed}, "
                         f"{pm.n_random} random starts"),
+            *_penalties(pm),
         ],
     )  # fmt: skip
 
@@ -75,7 +86,7 @@ def exact_transition_summary(tr: Any) -> Summary:
     return Summary(
         "ExactTransition",
         f"{r.size} importance{'s' * (r.size != 1)}, optimum at p*·(1 ∓ {fmt(tr.offset)})",
-        [],
+        _penalties(tr),
         header,
         rows,
     )
