@@ -182,6 +182,32 @@ def targets() -> list[Target]:
     add(Target("theory.geometry.square_antiprism", fn("theory.geometry.square_antiprism"),
                {"height": 0.5}, {"height": "prob"},
                overrides={("height", "none"): "ok"}))  # None: the tight-frame height
+    # ---------------------------------------------------------------- theory.n2m1
+    n2 = "theory.n2m1"
+    overflow = (ValueError, TypeError, OverflowError)  # documented for unrepresentable losses
+    add(Target(f"{n2}.expected_loss", fn(f"{n2}.expected_loss"),
+               {"w": np.array([1.0, -1.0]), "b": np.zeros(2), "density": 0.1,
+                "importance": np.ones(2)},
+               {"w": "finite", "b": "finite", "density": "density", "importance": "importance"},
+               errors=overflow))
+    add(Target(f"{n2}.phase_label", fn(f"{n2}.phase_label"),
+               {"w": np.array([[1.0, -1.0], [1.0, 0.0]]), "threshold": 0.5},
+               {"w": "finite", "threshold": "nonneg"}))
+    add(Target(f"{n2}.candidate_losses", fn(f"{n2}.candidate_losses"),
+               {"importance": 0.5, "density": 0.3, "antipodal_bias": "zero"},
+               {"importance": "importance", "density": "density", "antipodal_bias": "choice"}))
+    add(Target(f"{n2}.candidate_boundary", fn(f"{n2}.candidate_boundary"),
+               {"importance": np.array([0.5, 2.0]), "antipodal_bias": "optimal"},
+               {"importance": "importance", "antipodal_bias": "choice"},
+               # r = 0 has no boundary (the extra feature is never represented): refused
+               overrides={("importance", "wrong_length"): "ok",
+                          ("importance", "zero_entry"): "error"}))
+    add(Target(f"{n2}.antipodal_optimal_bias", fn(f"{n2}.antipodal_optimal_bias"),
+               {"density": 0.3}, {"density": "density"}))
+    add(Target(f"{n2}.exact_optimum", fn(f"{n2}.exact_optimum"),
+               {"importance": 0.5, "density": 0.1, "seed": 0, "n_random": 2},
+               {"importance": "importance", "density": "density", "seed": "count0",
+                "n_random": "count0"}))
     # ---------------------------------------------------------------- theory.n3m2
     add(Target("theory.n3m2.antipodal_pair_loss", fn("theory.n3m2.antipodal_pair_loss"),
                {"density": 0.3, "bias": 0.1}, {"density": "density", "bias": "unit_real"}))
