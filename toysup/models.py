@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from toysup._validation import check_choice
-from toysup.config import ACTIVATIONS, HIDDEN_ACTIVATIONS, TARGETS, ModelConfig
+from toysup._validation import check_choice, check_int
+from toysup.config import ACTIVATIONS, HIDDEN_ACTIVATIONS, REDUCTIONS, TARGETS, ModelConfig
 
 
 def xavier_std(n_features: int, n_hidden: int) -> float:
@@ -59,6 +59,32 @@ def init_weights(
     return W.mul_(2 * bound).sub_(bound)
 
 
+def _check_shapes(W_dec: Tensor | None = None, **tensors: Tensor) -> None:
+    """W (I, m, n), b (I, n), x (I, B, n), importance (I, n) and an untied W_dec (I, n, m):
+    tensors with matching I, n (and m)."""
+    expected = {"W": "(I, m, n)", "b": "(I, n)", "x": "(I, batch, n)", "importance": "(I, n)"}
+    for name, t in tensors.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of shape {expected[name]}, got {t!r}")
+    W = tensors["W"]
+    if W.ndim != 3:
+        raise ValueError(f"W must have shape (instances, m, n), got shape {tuple(W.shape)}")
+    i, m, n = W.shape
+    for name, t in tensors.items():
+        ndim = 3 if name in ("W", "x") else 2
+        if t.ndim != ndim or t.shape[0] != i or t.shape[-1] != n:
+            raise ValueError(
+                f"{name} must have shape {expected[name]} with I = {i} instances and n = {n} "
+                f"features (W has shape {tuple(W.shape)}), got shape {tuple(t.shape)}"
+            )
+    if W_dec is not None and (not isinstance(W_dec, Tensor) or tuple(W_dec.shape) != (i, n, m)):
+        got = tuple(W_dec.shape) if isinstance(W_dec, Tensor) else repr(W_dec)
+        raise ValueError(
+            f"W_dec must be a tensor of shape (instances, n, m) = {(i, n, m)} (W has shape "
+            f"{tuple(W.shape)}), or None for a tied model; got {got}"
+        )
+
+
 def output_activation(name: str) -> Callable[[Tensor], Tensor]:
     """The output nonlinearity ``f`` by name: relu, linear (identity), gelu (exact erf form),
     softplus (``log(1 + eˣ)``, torch's, linear above 20)."""
@@ -89,6 +115,8 @@ def reconstruct(
 ) -> Tensor:
     """``x'`` for ``x`` of shape ``(instances, batch, features)``; returns the same shape.
     ``W_dec`` (instances, n, m) is the untied decoder (``None``: tied, ``W_dec = Wᵀ``)."""
+    _check_shapes(W=W, b=b, x=x, W_dec=W_dec)
+    check_choice("activation", activation, ACTIVATIONS)
     h = hidden(W, x, hidden_activation)  # (instances, batch, hidden)
     if W_dec is None:
         z = torch.einsum("imn,ibm->ibn", W, h)
@@ -121,6 +149,8 @@ def loss_per_instance(
     ``importance`` has shape ``(instances, features)``. ``reduction="mean"`` divides by the number
     of features (the reference notebook's convention).
     """
+    _check_shapes(W=W, b=b, x=x, importance=importance, W_dec=W_dec)
+    check_choice("reduction", reduction, REDUCTIONS)
     out = reconstruct(W, b, x, activation, hidden_activation=hidden_activation, W_dec=W_dec)
     err = importance[:, None, :] * (target_values(x, target) - out) ** 2
     loss = err.sum(-1).mean(-1)
@@ -138,6 +168,7 @@ def penalty_per_instance(
 ) -> Tensor:
     """``l1_hidden · mean_batch Σ_j |h_j| + l1_weights · Σ|W|`` (plus ``Σ|W_dec|`` when untied)
     per instance, shape ``(instances,)``; x (instances, batch, features)."""
+    _check_shapes(W=W, x=x, W_dec=W_dec)
     h = hidden(W, x, hidden_activation)
     out = l1_hidden * h.abs().sum(-1).mean(-1) + l1_weights * W.abs().sum((1, 2))
     return out if W_dec is None else out + l1_weights * W_dec.abs().sum((1, 2))
@@ -158,6 +189,11 @@ class ToyModel(nn.Module):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
+        if not isinstance(config, ModelConfig):
+            raise TypeError(f"config must be a ModelConfig, got {config!r}")
+        n_instances = check_int("n_instances", n_instances)
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {generator!r}")
         self.config = config
         self.W = nn.Parameter(init_weights(config, n_instances, generator=generator, dtype=dtype))
         self.b = nn.Parameter(torch.zeros(n_instances, config.n_features, dtype=dtype))

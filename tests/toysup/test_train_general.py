@@ -167,7 +167,9 @@ def test_schema_one_results_still_load_and_unknown_schemas_do_not(tmp_path):
     assert back.W_dec is None and back.snapshots == {} and not back.history_penalty.any()
     meta["schema"] = 7
     (path / "result.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match=r"result.json: unsupported result schema 7; .* 1, 2"):
+    with pytest.raises(
+        ValueError, match=r"result.json has result schema 7; this version reads schema 1, 2"
+    ):
         TrainResult.load(path)
 
 
