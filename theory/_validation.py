@@ -1,7 +1,7 @@
 """Argument checks shared by the theory modules.
 
 Every check raises ``ValueError`` (bad value) or ``TypeError`` (bad type) with a message that shows
-the offending value and what would be accepted, as DESIGN.md asks.
+the offending value and what would be accepted (docs/conventions.md, "Errors").
 """
 
 from __future__ import annotations

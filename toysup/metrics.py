@@ -94,7 +94,7 @@ def n_represented(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> NDArray[n
 
 
 def phase_label_n2m1(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> NDArray[np.str_]:
-    """Phase of n=2, m=1 models (DESIGN.md labels): (..., 1, 2) -> (...) strings.
+    """Phase of n=2, m=1 models (labels: docs/conventions.md): (..., 1, 2) -> (...) strings.
 
     Feature 0 is the first feature, feature 1 the extra one. ``"not_represented"``: only feature 0
     represented; ``"dedicated"``: only the extra feature; ``"superposition"``: both, opposite

@@ -7,7 +7,7 @@ not a number at all) with the offending value and what would be accepted.
 
 Note one deliberate difference from ``theory._validation.check_positive_int``: a non-integral
 size such as ``2.5`` (or an integral float such as ``200.0``) raises ``ValueError`` here, because a
-size that is not an integer is a bad *value* of a size (issue 5 asks for ``ValueError``).
+size that is not an integer is a bad *value* of a size (docs/conventions.md, "Errors").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Argument checks for :mod:`verify.stats`.
 
 Each check raises ``ValueError`` (bad value) or ``TypeError`` (bad type) with a message that shows
-the offending value and what would be accepted (DESIGN.md, "Errors").
+the offending value and what would be accepted (docs/conventions.md, "Errors").
 """
 
 from __future__ import annotations
