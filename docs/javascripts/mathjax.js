@@ -1,13 +1,15 @@
+// MathJax for the documentation: the derivation pages' math (pymdownx.arithmatex, class
+// "arithmatex") and the notebooks' outputs and markdown (inside "jupyter-wrapper"), nothing else.
 window.MathJax = {
   tex: {
-    inlineMath: [["\\(", "\\)"]],
-    displayMath: [["\\[", "\\]"]],
+    inlineMath: [["\\(", "\\)"], ["$", "$"]],
+    displayMath: [["\\[", "\\]"], ["$$", "$$"]],
     processEscapes: true,
     processEnvironments: true,
   },
   options: {
     ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex",
+    processHtmlClass: "arithmatex|jupyter-wrapper",
   },
 };
 
