@@ -301,8 +301,12 @@ def readme_values(numbers: dict[str, Any]) -> dict[str, str]:
     values = {}
     if "phase_boundary" in numbers["jobs"]:
         run = numbers["jobs"]["phase_boundary"]
-        cores = numbers["machine"]["cores"]
-        values["phase_boundary_time"] = f"{_seconds(run['wall_s'])} on {cores} CPU cores"
+        cores = run["machine"]["cores"]
+        text = f"{_seconds(run['wall_s'])} on {cores} CPU cores"
+        load = run["load_average_at_start"]
+        if load is not None and load > cores / 2:
+            text += f" shared with other work (load average {load:.1f})"
+        values["phase_boundary_time"] = text
     return values
 
 
