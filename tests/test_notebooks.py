@@ -35,7 +35,13 @@ def _ids(paths: list[Path]) -> list[str]:
 
 def test_there_are_notebooks():
     names = {p.stem for p in NOTEBOOKS}
-    expected = {"n2m1_landscape", "n3m2_candidates", "bounds_and_tests", "geometry", "training_tour"}
+    expected = {
+        "n2m1_landscape",
+        "n3m2_candidates",
+        "bounds_and_tests",
+        "geometry",
+        "training_tour",
+    }
     assert expected <= names, f"missing notebooks in {NOTEBOOK_DIR}: {sorted(expected - names)}"
 
 
