@@ -93,7 +93,7 @@ def train(
     model: ModelConfig,
     training: TrainConfig | None = None,
     *,
-    progress: bool | None = None,
+    progress: bool | str | None = None,
     workers: int | None = None,
 ) -> TrainResult:
     """Train ``features.n_instances`` configurations × ``training.n_seeds`` seeds of the toy model.
@@ -103,7 +103,9 @@ def train(
         model: sizes, activation and initialisation.
         training: optimiser, schedule, steps, batch, seeds, device (defaults: the reference
             notebook's settings).
-        progress: show a progress bar on stderr; ``None`` shows it only when stderr is a terminal.
+        progress: report progress on stderr: ``None`` or ``True``: a bar on a terminal, a line
+            every few seconds elsewhere (logs); a string: the same, labelled with it; ``False``:
+            silent.
         workers: CPU worker threads (default: the usable cores, at most the number of blocks).
             Results do not depend on it.
 
@@ -142,7 +144,13 @@ def train(
     log_steps = _log_steps(training.steps, training.log_every)
     history = np.full((len(log_steps), n_configs * n_seeds), np.nan)
     n_workers = min(workers or usable_cores(), len(blocks)) if device.type == "cpu" else 1
-    bar = Progress(training.steps * len(blocks), desc="training", enabled=progress)
+    label = progress if isinstance(progress, str) else "training"
+    bar = Progress(
+        training.steps * len(blocks),
+        desc=label,
+        enabled=None if isinstance(progress, str) else progress,
+        unit="block-steps",
+    )
     try:
         with intra_op_threads(1 if device.type == "cpu" else torch.get_num_threads()):
             stop = threading.Event()  # set when a block fails, so the others stop early
@@ -159,7 +167,11 @@ def train(
                     run(blk)
             else:  # longest first, so that no long block starts last (blocks are independent)
                 with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                    list(pool.map(run, sorted(blocks, key=lambda blk: -blk.cost)))
+                    try:
+                        list(pool.map(run, sorted(blocks, key=lambda blk: -blk.cost)))
+                    except BaseException:  # Ctrl-C or a failed block: the others stop too
+                        stop.set()
+                        raise
             seed_loss, seed_stderr = _evaluate(blocks, features, model, training, device)
             if not np.all(np.isfinite(seed_loss)):
                 bad = np.flatnonzero(~np.isfinite(seed_loss)).tolist()
@@ -286,8 +298,8 @@ def _train_block(
         if k is not None:
             bar.update(step + 1 - reported)
             reported = step + 1
-            if stop.is_set():
-                return
+        if stop.is_set():  # another block failed, or the caller was interrupted
+            return
     bar.update(training.steps - reported)
 
 

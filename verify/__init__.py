@@ -18,6 +18,10 @@ from importlib import import_module as _import_module
 from importlib import metadata as _metadata
 from typing import Any
 
+from verify._interrupts import install_if_job_process as _install_if_job_process
+
+_install_if_job_process()  # only in `python -m verify.<job>`: Ctrl-C while starting, one line
+
 try:
     __version__ = _metadata.version("toysup")
 except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree

@@ -26,6 +26,10 @@ from verify import compare
 SUPPORTED = ((2, 1), (3, 2))
 SUPERPOSITION = {(2, 1): ("superposition",), (3, 2): ("superposition_extra", "superposition_pair")}
 SELECTIONS = ("best", "drop_worst")
+#: The lowest density a diagram may reach: below it no feature is ever active in any feasible
+#: run (1e-12 × 10⁶ steps × batch 1024 ≈ 1e-3 active entries), and log-spaced cell edges stop
+#: being representable long before float64 underflows.
+MIN_DENSITY = 1e-12
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,9 +73,10 @@ class DiagramSettings:
                 f"importance_range must be (low, high) with 0 < low < high, got {(lo, hi)}"
             )
         lo, hi = self.density_range
-        if not (0 < lo < hi <= 1):
+        if not (MIN_DENSITY <= lo < hi <= 1):
             raise ValueError(
-                f"density_range must be (low, high) with 0 < low < high <= 1, got {(lo, hi)}"
+                f"density_range must be (low, high) with {MIN_DENSITY:g} <= low < high <= 1, "
+                f"got {(lo, hi)}"
             )
         if self.selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")

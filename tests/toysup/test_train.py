@@ -231,12 +231,16 @@ def test_incompatible_or_bad_arguments(tiny):
             train(feats, model, TrainConfig(device="cuda"))
 
 
-def test_progress_bar_only_when_asked(tiny, capsys):
+def test_progress_report_only_when_due_or_asked(tiny, capsys):
     feats, model, training = tiny(steps=20)
-    train(feats, model, training)  # stderr is not a terminal under pytest: quiet
+    train(feats, model, training)  # not a terminal, shorter than one line interval: quiet
     assert capsys.readouterr().err == ""
-    train(feats, model, training, progress=True)
-    assert "training" in capsys.readouterr().err
+    train(feats, model, training, progress=True)  # asked for: a final line at least
+    assert capsys.readouterr().err.startswith("training: 100.0%")
+    train(feats, model, training, progress="cell 3: training")
+    assert capsys.readouterr().err == ""
+    train(feats, model, training, progress=False)
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.gpu

@@ -113,7 +113,7 @@ def test_cli_writes_every_documented_key(tmp_path, capsys):
     assert isinstance(s["runtime_s"], float) and s["runtime_s"] > 0
     for name in s["files"]:
         assert (out / name).is_file() and (out / name).stat().st_size > 0
-    assert {"transition.png", "transition.pdf", "config.json"} <= set(s["files"])
+    assert {"transition.png", "transition.pdf", "transition.svg", "config.json"} <= set(s["files"])
     assert (out / "transition.pdf").read_bytes().startswith(b"%PDF")
     config = _strict_json(out / "config.json")
     assert config["command"][:3] == ["python", "-m", "verify.compressed_sensing"]
