@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     spec = _target.trainer_spec()
     ckpt = [str(p) for p in _checkpoint_ids()]
-    db = settings.default.database
+    db = settings().database  # the loaded profile's
     where = getattr(db, "path", None) or ("none" if db is None else "memory")
     return [
         f"toysup property suite: profile={_target.profile_name()} "
