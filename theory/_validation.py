@@ -19,10 +19,26 @@ def _show(value: Any) -> str:
     return repr(value.tolist() if isinstance(value, np.ndarray) else value)
 
 
+def _has_bool(value: Any) -> bool:
+    """True for a bool, a bool array, or a (nested) list/tuple holding a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == np.bool_
+    if isinstance(value, (list, tuple)):
+        return any(_has_bool(v) for v in value)
+    return False
+
+
 def as_float_array(name: str, value: Any) -> NDArray[np.float64]:
-    """``value`` as a float64 array; TypeError if it is not numeric."""
-    if isinstance(value, (str, bytes)):
+    """``value`` as a float64 array; TypeError if it is not numeric (bool is not a number)."""
+    if value is None or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
+    if _has_bool(value):
+        raise TypeError(
+            f"{name} must be a number or an array of numbers, got {value!r} "
+            "(bool is not accepted as a number)"
+        )
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -73,3 +89,16 @@ def check_positive_int(name: str, value: Any) -> int:
 def check_last_axis(name: str, arr: NDArray[Any], size: int) -> None:
     if arr.ndim == 0 or arr.shape[-1] != size:
         raise ValueError(f"{name} must have last axis of length {size}, got shape {arr.shape}")
+
+
+def check_penalty(name: str, value: Any) -> NDArray[np.float64]:
+    """An L1 penalty coefficient (a number or an array of numbers): finite and >= 0."""
+    arr = as_float_array(name, value)
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    bad = ~(np.isfinite(arr) & (arr >= 0))
+    if np.any(bad):
+        raise ValueError(
+            f"{name} must be a finite number >= 0 (an L1 penalty coefficient), got {_show(value)}"
+        )
+    return arr

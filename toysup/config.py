@@ -1,6 +1,7 @@
 """Frozen, validated configurations: features, model, training. Each round-trips to JSON.
 
-Shapes follow docs/conventions.md: per-instance, per-feature quantities have shape ``(instances, features)``.
+Shapes follow docs/conventions.md: per-instance, per-feature quantities have shape
+``(instances, features)``.
 The primary sparsity parameter is the *density* ``p = 1 - S`` (probability a feature is non-zero).
 """
 

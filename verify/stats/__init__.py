@@ -13,8 +13,8 @@ Derivations, validity arguments and calibration tables: docs/statistics.md.
 * :func:`decodability_test` — from **hidden activations and features only**: are more than ``m``
   features linearly decodable from ``h``? Held-out least squares, exact permutation p-values, Holm.
 
-Conventions (docs/conventions.md): ``W`` shape ``(m, n)``, ``b`` shape ``(n,)``, density ``p = 1 − S``,
-``x_i = 0`` w.p. ``1 − p_i`` else ``Uniform[0, 1]``, loss ``L = E[Σ_i I_i (x_i − x'_i)²]``.
+Conventions (docs/conventions.md): ``W`` shape ``(m, n)``, ``b`` shape ``(n,)``, density
+``p = 1 − S``, ``x_i = 0`` w.p. ``1 − p_i`` else ``Uniform[0, 1]``, loss ``L = E[Σ_i I_i (x_i − x'_i)²]``.
 """
 
 from verify.stats.decodability import DecodabilityResult, decodability_test, min_permutations

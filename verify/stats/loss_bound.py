@@ -26,7 +26,8 @@ from verify.stats.one_sided_mean import (
 
 @dataclass(frozen=True)
 class SuperpositionTestResult:
-    """Outcome of :func:`superposition_test`. Losses are summed over features (docs/conventions.md).
+    """Outcome of :func:`superposition_test`. Losses are summed over features
+    (docs/conventions.md).
 
     Attributes:
         statistic: ``"betting"``: ``max_t log K_t(B)``, the log of the largest capital of the
