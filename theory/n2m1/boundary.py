@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from theory._summary import Summarized, Summary
 from theory._validation import check_density, check_importance, check_penalty, check_positive_int
 from theory.n2m1 import cache as _n2m1_cache
 from theory.n2m1.exact import (
@@ -31,6 +32,7 @@ from theory.n2m1.exact import (
 )
 from theory.n2m1.penalty import penalty_terms
 from theory.n2m1.phase import REPRESENTED_THRESHOLD, phase_label
+from theory.n2m1.summaries import exact_transition_summary
 
 Array = NDArray[np.float64]
 Edge = Literal["upper", "lower", "reentry"]
@@ -265,8 +267,8 @@ def _compute_boundary(
 # ---------------------------------------------------------------- the transition
 
 
-@dataclass(frozen=True)
-class ExactTransition:
+@dataclass(frozen=True, repr=False)
+class ExactTransition(Summarized):
     """The exact optimum on both sides of the superposition boundary, for each r (shape S).
 
     ``density``: p*(r) (``exact_boundary``). ``*_below`` / ``*_above``: the optimum at
@@ -292,6 +294,9 @@ class ExactTransition:
     labels_above: NDArray[np.str_]
     l1_hidden: Array
     l1_weights: Array
+
+    def _summary(self) -> Summary:
+        return exact_transition_summary(self)
 
 
 def _dobjective_ddensity(r: Array, p: Array, w: Array, b: Array, lh: Array, lw: Array) -> Array:

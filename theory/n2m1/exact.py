@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from theory._summary import Summarized, Summary
 from theory._validation import check_density, check_importance, check_penalty
 from theory.n2m1 import cache as _n2m1_cache
 from theory.n2m1.kernels import loss_terms
@@ -28,6 +29,7 @@ from theory.n2m1.newton import NewtonResult, minimize
 from theory.n2m1.orthant import minimize_orthant
 from theory.n2m1.penalty import penalty_terms, penalty_value
 from theory.n2m1.phase import PHASES, phase_label
+from theory.n2m1.summaries import exact_optimum_summary, exact_phase_map_summary
 
 Array = NDArray[np.float64]
 
@@ -229,8 +231,8 @@ def scalar_penalty(name: str, value: Any) -> float:
 # ---------------------------------------------------------------- optima at points
 
 
-@dataclass(frozen=True)
-class ExactOptimum:
+@dataclass(frozen=True, repr=False)
+class ExactOptimum(Summarized):
     """Global minima of the exact (penalised) objective at broadcast (importance, density) points.
 
     ``w``, ``b``: (..., 2) with feature 0 the first feature (importance 1) and feature 1 the extra
@@ -251,6 +253,9 @@ class ExactOptimum:
     objective: Array
     l1_hidden: Array
     l1_weights: Array
+
+    def _summary(self) -> Summary:
+        return exact_optimum_summary(self)
 
 
 def exact_optimum(
@@ -310,8 +315,8 @@ def exact_optimum(
 # ---------------------------------------------------------------- phase maps
 
 
-@dataclass(frozen=True)
-class ExactPhaseMap:
+@dataclass(frozen=True, repr=False)
+class ExactPhaseMap(Summarized):
     """The exact phase map: global optima on a (density × importance) grid.
 
     ``importance`` (ni,), ``density`` (nd,): the axes. ``labels`` (nd, ni) str — one row per
@@ -335,6 +340,9 @@ class ExactPhaseMap:
     objective: Array
     l1_hidden: float
     l1_weights: float
+
+    def _summary(self) -> Summary:
+        return exact_phase_map_summary(self)
 
 
 def neighbour_starts(x: Array) -> Array:

@@ -134,7 +134,7 @@ def test_power_on_the_pentagon():
 
 
 def test_interval_covers_the_exact_loss():
-    # The antipodal pair's exact loss is 2 p²/6 (docs/theory.md). The two-sided 99% interval misses
+    # The antipodal pair's exact loss is 2 p²/6 (docs/theory_bounds.md §3). The two-sided 99% interval misses
     # it in at most 8 of 200 seeds (limit for alpha = 0.01), and the one-sided bound likewise.
     density = 0.2
     exact = density**2 / 3
@@ -331,9 +331,10 @@ def test_count_test_from_a_train_result():
         progress=False,
         workers=1,
     )
-    r = stats.represented_count_test(result, 1)
+    with pytest.warns(stats.UnderpoweredWarning, match="at least 7 seeds"):
+        r = stats.represented_count_test(result, 1)
     assert r.counts.tolist() == n_represented(result.seed_W[1]).tolist()
-    assert r.n_seeds == 4
+    assert r.n_seeds == 4 and r.underpowered and r.seeds_needed == 7
     with pytest.raises(ValueError, match="pass config"):
         stats.represented_count_test(result)
     with pytest.raises(ValueError, match=r"\[0, 2\)"):
