@@ -13,6 +13,7 @@ import torch
 import theory.bounds as bounds
 import theory.compressed_sensing as cs
 import theory.linear as linear
+import theory.n2m1 as n2m1
 import theory.n3m2 as n3m2
 import toysup.metrics as metrics
 from toysup import FeatureConfig, ModelConfig, TrainConfig, loss_per_instance, reconstruct, train
@@ -168,3 +169,15 @@ def test_valid_edge_cases_give_correct_results():
     assert empty.density.shape == (0,)
     assert bounds.no_superposition_loss(np.zeros(3), 0.5, 1) == 0.0
     assert bounds.no_superposition_loss(ONES3, 1.0, 1) == pytest.approx(2 / 12, rel=1e-15)
+
+
+@_cases(
+    ("n2m1 starts 1e15", lambda: n2m1.exact_optimum(1.0, 0.1, n_random=10**15), ValueError, ["n_random", "1000000000000000"]),
+    ("n2m1 seed -1", lambda: n2m1.exact_optimum(1.0, 0.1, seed=-1), ValueError, ["seed", "-1"]),
+    ("n3m2 seed -1", lambda: n3m2.exact_optimum(1.0, 0.1, seed=-1), ValueError, ["seed", "-1"]),
+    ("n2m1 threshold True", lambda: n2m1.phase_label([1.0, 0.0], threshold=True), ValueError, ["threshold", "True"]),
+)  # fmt: skip
+def test_exact_optimisers_refuse_unusable_options(call, error, words):
+    """A start count of 1e15 died of MemoryError, a negative seed in numpy's own words, and a
+    threshold of True was taken as 1."""
+    _check(call, error, words)

@@ -163,3 +163,26 @@ def check_penalty(name: str, value: Any) -> NDArray[np.float64]:
             f"{name} must be a finite number >= 0 (an L1 penalty coefficient), got {_show(value)}"
         )
     return arr
+
+
+#: The most random starts per cell: each start costs a Newton solve and memory for every cell.
+MAX_RANDOM_STARTS = 10_000
+
+
+def check_seed(seed: Any) -> int:
+    """A seed for ``numpy.random.default_rng``: an integer >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer >= 0, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+def check_n_random(n_random: Any) -> int:
+    """Random starts per cell: an integer in [0, MAX_RANDOM_STARTS]."""
+    ok = not isinstance(n_random, bool) and isinstance(n_random, (int, np.integer))
+    if not ok or not 0 <= n_random <= MAX_RANDOM_STARTS:
+        raise ValueError(
+            f"n_random must be an integer in [0, {MAX_RANDOM_STARTS}], got {n_random!r}"
+        )
+    return int(n_random)

@@ -17,14 +17,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory._summary import Summarized, Summary
-from theory._validation import check_density, check_importance, check_penalty, check_positive_int
+from theory._validation import (
+    check_density,
+    check_importance,
+    check_n_random,
+    check_penalty,
+    check_positive_int,
+    check_seed,
+)
 from theory.n2m1 import cache as _n2m1_cache
 from theory.n2m1.exact import (
     CACHE_VERSION,
     best_of,
     check_bool,
-    check_n_random,
-    check_seed,
     neighbour_starts,
     optimum_flat,
     reconstruction_loss,

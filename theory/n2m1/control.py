@@ -17,10 +17,14 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from theory._validation import check_density, check_importance, check_positive_int
-from theory.n2m1.exact import (
+from theory._validation import (
+    check_density,
+    check_importance,
     check_n_random,
+    check_positive_int,
     check_seed,
+)
+from theory.n2m1.exact import (
     optimum_flat,
     reconstruction_loss,
     split_x,

@@ -22,7 +22,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory._summary import Summarized, Summary
-from theory._validation import check_density, check_importance, check_penalty
+from theory._validation import (
+    check_density,
+    check_importance,
+    check_n_random,
+    check_penalty,
+    check_seed,
+)
 from theory.n2m1 import cache as _n2m1_cache
 from theory.n2m1.kernels import loss_terms
 from theory.n2m1.newton import NewtonResult, minimize
@@ -206,18 +212,6 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
-
-
-def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    return int(seed)
-
-
-def check_n_random(n_random: Any) -> int:
-    if isinstance(n_random, bool) or not isinstance(n_random, (int, np.integer)) or n_random < 0:
-        raise ValueError(f"n_random must be an integer >= 0, got {n_random!r}")
-    return int(n_random)
 
 
 def scalar_penalty(name: str, value: Any) -> float:

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory._validation import check_density, check_importance, check_positive_int
+from theory._validation import (
+    check_density,
+    check_importance,
+    check_n_random,
+    check_positive_int,
+    check_seed,
+)
 from theory.landscape import expected_loss_density_grad, minimize_loss
 from theory.n2m1 import cache as _cache
 from theory.n3m2.candidates import optimal_antipodal_bias
@@ -142,11 +148,7 @@ class ExactOptimum:
 
 
 def _check_options(seed: Any, n_random: Any) -> tuple[int, int]:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    if isinstance(n_random, bool) or not isinstance(n_random, (int, np.integer)) or n_random < 0:
-        raise ValueError(f"n_random must be an integer >= 0, got {n_random!r}")
-    return int(seed), int(n_random)
+    return check_seed(seed), check_n_random(n_random)
 
 
 def _optimum_flat(
