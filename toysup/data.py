@@ -425,9 +425,11 @@ def sample_features(
         feature_major: return ``(instances, features, batch)`` instead of
             ``(instances, batch, features)``.
         dtype: ``torch.float32`` or ``torch.float64``.
-        values, structure, set_size: as in :class:`toysup.config.FeatureConfig` (signed values
-            ``Uniform[-1, 1]``; correlated or anticorrelated sets of ``set_size`` consecutive
-            features), drawn by :class:`FeatureSampler`.
+        values: ``"unit"`` (non-zero values ``Uniform[0, 1]``) or ``"signed"``
+            (``Uniform[-1, 1]``), as in :class:`toysup.config.FeatureConfig`.
+        structure: ``"independent"``, ``"correlated"`` or ``"anticorrelated"`` sets of
+            ``set_size`` consecutive features (:class:`FeatureSampler`).
+        set_size: features per set (must divide the number of features when structured).
 
     Returns:
         ``x`` of shape ``(instances, batch, features)`` (or feature-major), dtype ``dtype``.
