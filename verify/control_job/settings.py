@@ -35,6 +35,7 @@ ALPHA = 0.01
 
 def check_penalty_value(option: str, value: Any) -> float:
     """One L1 coefficient: a finite number >= 0 (a string from the command line is parsed)."""
+    raw = value
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -48,7 +49,7 @@ def check_penalty_value(option: str, value: Any) -> float:
         raise TypeError(f"{option}: {value!r} is not a number; accepted: finite numbers >= 0")
     number = float(value)
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{option}: {value!r} is not allowed; accepted: finite numbers >= 0")
+        raise ValueError(f"{option}: {raw!r} is not allowed; accepted: finite numbers >= 0")
     return number
 
 
