@@ -142,8 +142,12 @@ def pareto(result: ControlResult) -> Figure:
     """n = 20, m = 5: loss against features in superposition, one line per density through
     the penalties (each point labelled with its λ)."""
     s = result.settings
+    footer = (
+        f"n = 20, m = 5, importance 0.7^i; best of {s.wide_seeds} seeds per point, {s.steps} "
+        f"steps, {s.optimizer} lr {s.lr:g} {s.schedule}, batch {s.batch}, seed {s.seed}"
+    )
     with paper_style():
-        fig, main = figure_with_footer(SIZES["column"] * 1.3, 3.0, _footer(result))
+        fig, main = figure_with_footer(SIZES["column"] * 1.3, 3.0, footer)
         ax = main.subplots()
         for i, p in enumerate(s.wide_densities):
             pts = [pt for pt in result.wide if pt.density == p]

@@ -3,7 +3,6 @@ diagrams, compare them per λ, and summarise the activations and the n = 20 swee
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,9 +53,6 @@ def compute(
     """Run the job's computation (no files)."""
     started = time.perf_counter()
     tasks = plan(settings)
-    if progress is not False:
-        names = ", ".join(t.name for t in tasks)
-        print(f"training {len(tasks)} groups: {names}", file=sys.stderr, flush=True)
     results = train_tasks(tasks, progress=progress, workers=workers)
     trained_at = time.perf_counter()
 

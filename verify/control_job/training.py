@@ -14,6 +14,7 @@ a training configuration. The job's tasks (:func:`plan`):
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -106,7 +107,9 @@ def train_tasks(
 ) -> dict[str, TrainResult]:
     """Train every task (in order); return the results by task name."""
     results: dict[str, TrainResult] = {}
-    for task in tasks:
+    for i, task in enumerate(tasks):
+        if progress is not False:
+            print(f"[{i + 1}/{len(tasks)}] {task.name}", file=sys.stderr, flush=True)
         results[task.name] = train(
             task.features, task.model, task.training, progress=progress, workers=workers
         )
