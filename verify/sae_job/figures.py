@@ -14,6 +14,7 @@ from matplotlib.ticker import NullFormatter
 
 from verify.plots import OKABE_ITO
 from verify.sae_job.findings import GOOD_FRACTION, fraction
+from verify.sae_job.control import ControlScore
 from verify.sae_job.run import RecoveryRun, SettingScore
 
 _MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -134,7 +135,7 @@ def control_figure(run: RecoveryRun) -> Figure:
         _fraction_line(ax, p, item, colour, "-", f"{item.config.label}, toy model")
         other = control.get(item.config.kind)
         if other is not None:
-            _fraction_line(ax, p, other, colour, "--", "same, orthogonal control")
+            _fraction_line(ax, p, other, colour, "--", "same SAE, orthogonal control")
     ax.axhline(GOOD_FRACTION, color="k", lw=0.6, ls=":")
     ax.set_xscale("log")
     ax.set_ylim(-0.03, 1.03)
@@ -142,14 +143,15 @@ def control_figure(run: RecoveryRun) -> Figure:
     ax.set_ylabel("recovered / represented")
     ax.legend(fontsize=6, loc="lower left")
     ax.set_title(
-        f"Superposition or density? n={s.n_features}: m={s.n_hidden} (toy) vs m=n (control)",
+        f"Superposition or density? toy model (n={s.n_features}, m={s.n_hidden}) vs control "
+        "(n = m = represented)",
         fontsize=8,
     )
     return fig
 
 
 def _fraction_line(
-    ax: Any, p: np.ndarray, item: SettingScore, colour: str, style: str, label: str
+    ax: Any, p: np.ndarray, item: SettingScore | ControlScore, colour: str, style: str, label: str
 ) -> None:
     mean, ci = fraction(item)
     ax.errorbar(

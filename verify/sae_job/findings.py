@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from verify.sae_job.control import ControlScore
 from verify.sae_job.run import RecoveryRun, SettingScore
 
 #: Recovery counts as good when the mean recovered fraction (over seeds) is at least this:
@@ -15,7 +16,7 @@ from verify.sae_job.run import RecoveryRun, SettingScore
 GOOD_FRACTION = 0.75
 
 
-def fraction(item: SettingScore) -> tuple[np.ndarray, np.ndarray]:
+def fraction(item: SettingScore | ControlScore) -> tuple[np.ndarray, np.ndarray]:
     """(C,) mean recovered fraction over seeds and (C, 2) its interval (recovered count's
     t-interval divided by the represented count)."""
     s = item.score

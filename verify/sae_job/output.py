@@ -11,6 +11,7 @@ import numpy as np
 from verify import job
 from verify.sae_job import figures
 from verify.sae_job.findings import findings
+from verify.sae_job.control import ControlScore
 from verify.sae_job.run import RecoveryRun, SettingScore, summary_rows
 
 SCHEMA = 1
@@ -47,7 +48,9 @@ def config(run: RecoveryRun, argv: list[str], prog: str) -> dict[str, Any]:
     }
 
 
-def _setting_arrays(prefix: str, items: list[SettingScore]) -> dict[str, np.ndarray]:
+def _setting_arrays(
+    prefix: str, items: list[SettingScore] | list[ControlScore]
+) -> dict[str, np.ndarray]:
     """Per-setting arrays stacked over settings: (settings, C, S[, ...])."""
     if not items:
         return {}
@@ -82,9 +85,11 @@ def _save_maps(run: RecoveryRun, tmp: Path) -> None:
             writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
 
 
-def _setting_summary(item: SettingScore) -> dict[str, Any]:
+def _setting_summary(item: SettingScore | ControlScore) -> dict[str, Any]:
     s = item.score
     out: dict[str, Any] = {"label": item.config.label, "config": item.config.to_dict()}
+    if isinstance(item, ControlScore):
+        out["control_n"] = s.represented  # the control of configuration c has n = m = r_c
     for name in ("recovered", "mcc", "mmcs", "l0", "fvu", "shrinkage", "loss_recovered"):
         ci = s.interval(name)
         out[name] = {"mean": s.mean(name), "low": ci[:, 0], "high": ci[:, 1]}
@@ -94,7 +99,8 @@ def _setting_summary(item: SettingScore) -> dict[str, Any]:
     out["recovered_at"] = {
         f"{t:g}": s.seed_recovered_at[:, :, j].mean(1) for j, t in enumerate(s.thresholds)
     }
-    out["runtime_s"] = item.sae.info.get("runtime_s")
+    saes = [part[1] for part in item.parts] if isinstance(item, ControlScore) else [item.sae]
+    out["runtime_s"] = sum(sae.info.get("runtime_s", 0.0) for sae in saes)
     return out
 
 
@@ -118,7 +124,8 @@ def summarize(run: RecoveryRun, *, files: list[str]) -> dict[str, Any]:
             "level": s.level,
             "saes": [_setting_summary(item) for item in run.results],
             "control": {
-                "model": "random orthogonal W with m = n (no superposition), same features",
+                "model": "random orthogonal W with n = m = the toy model's represented count, "
+                "same density (no superposition)",
                 "saes": [_setting_summary(item) for item in run.control],
             },
             "findings": findings(run),

@@ -19,7 +19,7 @@ from toysup._progress import Progress
 from toysup.metrics import n_represented
 from toysup.sae import SAEConfig, SAEResult, train_sae
 from verify.sae import RecoveryResult, recovery
-from verify.sae_job.control import orthogonal_toy
+from verify.sae_job.control import ControlScore, control_toys, stack_scores
 from verify.sae_job.settings import RecoverySettings
 from verify.stats import DecodabilityResult, decodability_test
 
@@ -42,8 +42,8 @@ class RecoveryRun:
     represented: np.ndarray  # (C,) features with ‖W_i‖ > 0.5
     decodability: list[DecodabilityResult]  # one per configuration
     results: list[SettingScore]  # every setting on the toy model
-    control_toy: TrainResult | None
-    control: list[SettingScore]  # the reference settings on the control
+    control_toys: list[tuple[np.ndarray, TrainResult]]  # (configurations, orthogonal toy)
+    control: list[ControlScore]  # the reference settings on the controls
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -68,6 +68,7 @@ def run_recovery(
         progress="toy models" if progress is not False else False, workers=workers,
     )  # fmt: skip
     timings["toy_s"] = time.perf_counter() - started
+    represented = n_represented(toy.W).astype(np.int64)
 
     tic = time.perf_counter()
     decodability = _decodability(toy, settings)
@@ -84,12 +85,18 @@ def run_recovery(
         results = [_train_and_score(toy, config, settings, workers, bar) for config in configs]
         timings["saes_s"] = time.perf_counter() - tic
         tic = time.perf_counter()
-        control_toy = orthogonal_toy(toy.features, seed=settings.seed) if settings.control else None
-        control = [
-            _train_and_score(control_toy, config, settings, workers, bar)
-            for config in control_configs
-            if control_toy is not None
-        ]
+        density = np.asarray(settings.densities, dtype=np.float64)
+        controls = control_toys(density, represented, seed=settings.seed) if control_configs else []
+        control = []
+        for config in control_configs:
+            parts = []
+            for rows, control_toy in controls:
+                item = _train_and_score(control_toy, config, settings, workers, None)
+                parts.append((rows, item.sae, item.score))
+            if parts:
+                score = stack_scores(density.size, [(rows, sc) for rows, _, sc in parts])
+                control.append(ControlScore(config=config, parts=parts, score=score))
+            bar.update(1)
         timings["control_s"] = time.perf_counter() - tic
     finally:
         bar.close()
@@ -97,10 +104,10 @@ def run_recovery(
     return RecoveryRun(
         settings=settings,
         toy=toy,
-        represented=n_represented(toy.W).astype(np.int64),
+        represented=represented,
         decodability=decodability,
         results=results,
-        control_toy=control_toy,
+        control_toys=controls,
         control=control,
         timings=timings,
     )
@@ -111,7 +118,7 @@ def _train_and_score(
     config: SAEConfig,
     settings: RecoverySettings,
     workers: int | None,
-    bar: Progress,
+    bar: Progress | None,
 ) -> SettingScore:
     sae = train_sae(
         toy, config, settings.sae_training(), seed=settings.seed, progress=False, workers=workers
@@ -120,7 +127,8 @@ def _train_and_score(
         sae, toy, threshold=settings.threshold, n_samples=settings.eval_samples,
         seed=settings.seed, level=settings.level,
     )  # fmt: skip
-    bar.update(1)
+    if bar is not None:
+        bar.update(1)
     return SettingScore(config=config, sae=sae, score=score)
 
 
@@ -144,12 +152,15 @@ def summary_rows(run: RecoveryRun) -> list[dict[str, Any]]:
     """One row per (setting, configuration), toy model then control: the table behind
     maps.csv."""
     rows = []
-    for target, scored in (("toy", run.results), ("control", run.control)):
+    scored_lists: tuple[tuple[str, list[Any]], ...] = (
+        ("toy", run.results), ("control", run.control),
+    )  # fmt: skip
+    for target, scored in scored_lists:
         for item in scored:
             s, c = item.score, item.config
             rec = s.interval("recovered")
             mcc = s.interval("mcc")
-            for i in range(s.n_configs):
+            for i in range(run.density.size):
                 rows.append(
                     {
                         "target": target,
