@@ -24,9 +24,9 @@ from toysup.config import _JsonConfig
 KINDS = ("relu", "topk", "jumprelu")
 
 #: Default L1 coefficient of the ReLU SAE (per unit of code, inputs of norm ~0.5; docs/sae.md).
-DEFAULT_L1 = 0.03
+DEFAULT_L1 = 0.1
 #: Default L0 coefficient of the JumpReLU SAE (the squared error an active latent must save).
-DEFAULT_L0 = 0.03
+DEFAULT_L0 = 0.1
 #: Default JumpReLU kernel bandwidth ε and initial threshold θ (pre-activations are O(0.1–1)).
 DEFAULT_BANDWIDTH = 0.05
 DEFAULT_THRESHOLD = 0.1

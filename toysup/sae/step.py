@@ -34,6 +34,11 @@ from torch import Tensor
 
 _threshold_backward = torch.ops.aten.threshold_backward.grad_input
 
+#: TopK with k at most this finds the k-th largest pre-activation by rounds of max-and-mask.
+SMALL_K = 8
+#: Subtracted from a masked maximum: far below any pre-activation, finite in float32.
+_PUSH_DOWN = 1e30
+
 
 @dataclass(frozen=True)
 class Params:
@@ -110,12 +115,12 @@ class SAEStep:
             "dz": new(I * w * cap),  # ∂L/∂z, then ∂L/∂π
             "error": new(I * m * cap),  # E = ĥ − h
         }
-        self._active_flat = (  # [π > θ] (jumprelu)
-            torch.empty(I * w * cap, dtype=torch.bool, device=device) if kind == "jumprelu" else None
+        # Masks are 0/1 floats: comparisons into float buffers and float products are several
+        # times faster than boolean ones on CPU.
+        self._active_flat = (  # [π > θ] (jumprelu), the kept latents (topk)
+            new(I * w * cap) if kind in ("jumprelu", "topk") else None
         )
-        kk = k if kind == "topk" and k else 0
-        self._topk_values_flat = new(I * kk * cap)
-        self._topk_index_flat = torch.empty(I * kk * cap, dtype=torch.int64, device=device)
+        self._work_flat = new(I * w * cap if kind != "relu" else 0)  # TopK's selection, θ window
         self._views(cap)
         self._zero: SAEStep | None = None  # the one-column step for implicit zero examples
         self._zero_grads: Tensor | None = None
@@ -135,9 +140,7 @@ class SAEStep:
             if self._active_flat is not None
             else None
         )
-        kk = self.k if self.kind == "topk" and self.k else 0
-        self.topk_values = self._topk_values_flat[: I * kk * columns].view(I, kk, columns)
-        self.topk_index = self._topk_index_flat[: I * kk * columns].view(I, kk, columns)
+        self.work = self._work_flat[: I * w * columns].view(-1, w, columns)
 
     def forward(self, h: Tensor, p: Params) -> Tensor:
         """Codes ``z`` (I, w, C) of the inputs ``h`` (I, m, C); fills the buffers the backward
@@ -148,15 +151,36 @@ class SAEStep:
         if self.kind == "relu":
             torch.clamp(self.pre, min=0.0, out=self.z)
         elif self.kind == "topk":
-            torch.topk(self.pre, self.k, dim=1, out=(self.topk_values, self.topk_index))
-            self.topk_values.relu_()
-            self.z.zero_().scatter_(1, self.topk_index, self.topk_values)
+            assert self.active is not None
+            # kept: among the k largest and positive (the ReLU after the selection), in one
+            # comparison with max(k-th largest, smallest positive normal number)
+            kth = self._kth_largest().clamp_(min=torch.finfo(self.pre.dtype).tiny)  # (I, 1, C)
+            torch.ge(self.pre, kth, out=self.active)
+            torch.mul(self.pre, self.active, out=self.z)
         else:
             assert p.log_threshold is not None and self.active is not None
             theta = p.log_threshold.exp()[:, :, None]
             torch.gt(self.pre, theta, out=self.active)
             torch.mul(self.pre, self.active, out=self.z)
         return self.z
+
+    def _kth_largest(self) -> Tensor:
+        """The k-th largest pre-activation of every example, (I, 1, C). For k ≤ :data:`SMALL_K`
+        by k − 1 rounds of "mask the maximum" and a last maximum (``amax`` is tens of times
+        faster than ``torch.topk`` or an arg-max along the strided latent axis), else from
+        ``torch.topk``. Latents at or above it are kept: exactly k, but for ties at the k-th
+        value (probability zero for continuous pre-activations), which are all kept."""
+        k = int(self.k or 0)
+        if k > SMALL_K:
+            return torch.topk(self.pre, k, dim=1).values[:, k - 1 : k, :]
+        work, mask = self.work, self.active
+        assert mask is not None
+        work.copy_(self.pre)
+        for _ in range(k - 1):
+            top = torch.amax(work, dim=1, keepdim=True)
+            torch.ge(work, top, out=mask)
+            work.add_(mask, alpha=-_PUSH_DOWN)  # the maximum drops below every other value
+        return torch.amax(work, dim=1, keepdim=True)
 
     def gradients(self, h: Tensor, p: Params, g: Params, *, implicit: int = 0) -> None:
         """Write ∂L/∂(every parameter) into ``g`` for the batch ``h`` (I, m, C) plus ``implicit``
@@ -174,8 +198,8 @@ class SAEStep:
             dz.add_(self.penalty / self.batch_size)
             _threshold_backward(dz, z, 0.0, grad_input=dz)  # ∂L/∂π = ∂L/∂z [π > 0]
         elif self.kind == "topk":
-            kept = dz.gather(1, self.topk_index).mul_(self.topk_values > 0)
-            dz.zero_().scatter_(1, self.topk_index, kept)
+            assert self.active is not None
+            dz.mul_(self.active)  # ∂L/∂π = ∂L/∂z on the kept latents (the selection mask)
         else:
             assert g.log_threshold is not None and p.log_threshold is not None
             assert self.active is not None
@@ -213,7 +237,9 @@ class SAEStep:
         """∂L/∂log θ = θ ∂L/∂θ with the rectangle-kernel pseudo-derivatives (module docstring)."""
         theta = log_threshold.exp()
         eps = self.bandwidth
-        window = (self.pre - theta[:, :, None]).abs_() < eps / 2  # K((π − θ)/ε)   (I, w, C)
+        window = self.work
+        torch.sub(self.pre, theta[:, :, None], out=window).abs_()
+        torch.lt(window, eps / 2, out=window)  # K((π − θ)/ε) as 0/1             (I, w, C)
         weighted = (dz * theta[:, :, None]).add_(self.penalty / self.batch_size).mul_(window)
         torch.sum(weighted, 2, out=out)
         out.mul_(theta).mul_(-1.0 / eps)
@@ -227,7 +253,7 @@ class SAEStep:
             penalty = self.z.sum((1, 2)).mul_(self.penalty / self.batch_size)
         elif self.kind == "jumprelu":
             assert self.active is not None
-            penalty = self.active.sum((1, 2)).to(recon.dtype).mul_(self.penalty / self.batch_size)
+            penalty = self.active.sum((1, 2)).mul_(self.penalty / self.batch_size)
         else:
             penalty = torch.zeros_like(recon)
         if self.implicit and self._zero is not None:

@@ -46,9 +46,9 @@ class RecoverySettings:
     toy_lr: float = 3e-3
     kinds: tuple[str, ...] = KINDS
     widths: tuple[int, ...] = (20, 40)
-    l1: tuple[float, ...] = (0.01, 0.03, 0.1)
+    l1: tuple[float, ...] = (0.03, 0.1, 0.3)
     k: tuple[int, ...] = (1, 2, 4)
-    l0: tuple[float, ...] = (0.01, 0.03, 0.1)
+    l0: tuple[float, ...] = (0.03, 0.1, 0.3)
     seeds: int = 3
     steps: int = 2000
     batch: int = 256
