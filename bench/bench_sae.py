@@ -27,8 +27,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toysup import FeatureConfig, ModelConfig, TrainConfig, TrainResult, sample_features  # noqa: E402
-from toysup.sae import SAEConfig, train_sae  # noqa: E402
+from toysup import FeatureConfig, ModelConfig, TrainConfig, TrainResult, sample_features
+from toysup.sae import SAEConfig, train_sae
 
 N, M, WIDTH, BATCH, L1 = 20, 5, 40, 512, 0.03
 
@@ -96,7 +96,12 @@ def plain_loop(toys: TrainResult, steps: int) -> float:
 
 def batched(toys: TrainResult, steps: int, workers: int) -> float:
     training = TrainConfig(
-        steps=steps, batch_size=BATCH, lr=3e-3, optimizer="adam", n_seeds=1, eval_samples=512,
+        steps=steps,
+        batch_size=BATCH,
+        lr=3e-3,
+        optimizer="adam",
+        n_seeds=1,
+        eval_samples=512,
         device="cpu",
     )
     config = SAEConfig(width=WIDTH, kind="relu", l1=L1, resample_every=None)

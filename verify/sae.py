@@ -279,8 +279,10 @@ def recovery(
         raise TypeError(f"sae must be a toysup.sae.SAEResult, got {type(sae).__name__}")
     if not isinstance(toy, TrainResult):
         raise TypeError(f"toy must be a toysup.TrainResult, got {type(toy).__name__}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (
-        0 < threshold <= 1
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not (0 < threshold <= 1)
     ):
         raise ValueError(f"threshold must be a cosine in (0, 1], got {threshold!r}")
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
@@ -318,10 +320,14 @@ def recovery(
             seed_mmcs[c, s] = best.mean()
     count = represented.sum(1)
     with np.errstate(invalid="ignore"):
-        seed_mcc = np.where(count[:, None] > 0, np.nansum(feature_cos, 2) / np.maximum(count, 1)[:, None], np.nan)
+        seed_mcc = np.where(
+            count[:, None] > 0, np.nansum(feature_cos, 2) / np.maximum(count, 1)[:, None], np.nan
+        )
         at = np.nan_to_num(feature_cos, nan=-np.inf)[..., None] >= thresholds - 1e-12
     seed_recovered_at = at.sum(2).astype(np.int64)  # (C, S, K)
-    seed_recovered = seed_recovered_at[:, :, int(np.flatnonzero(np.isclose(thresholds, threshold))[0])]
+    seed_recovered = seed_recovered_at[
+        :, :, int(np.flatnonzero(np.isclose(thresholds, threshold))[0])
+    ]
 
     samples = _sample_statistics(sae, toy, n_samples, seed)
     return RecoveryResult(

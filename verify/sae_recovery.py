@@ -36,13 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_common_options(parser, default_out=DEFAULT_OUT)
     add = parser.add_argument
     default = RecoverySettings()
-    add("--large", action="store_true",
+    add(
+        "--large",
+        action="store_true",
         help="n=100, m=20, importance 0.9^i, widths 100 and 200, two levels per kind (a GPU "
-        "run; tens of minutes on a 2-core CPU)")
+        "run; tens of minutes on a 2-core CPU)",
+    )
     add("--n", type=int, help=f"features (default {default.n_features}; 100 with --large)")
     add("--m", type=int, help=f"hidden dimensions (default {default.n_hidden}; 20 with --large)")
-    add("--densities", type=float, nargs="+", metavar="P",
-        help=f"feature densities, decreasing (default {' '.join(map(str, default.densities))})")
+    add(
+        "--densities",
+        type=float,
+        nargs="+",
+        metavar="P",
+        help=f"feature densities, decreasing (default {' '.join(map(str, default.densities))})",
+    )
     add("--kinds", nargs="+", choices=("relu", "topk", "jumprelu"), help="SAE kinds (default: all)")
     add("--widths", type=int, nargs="+", help="SAE widths (default n and 2n)")
     add("--l1", type=float, nargs="+", help=f"ReLU L1 levels (default {default.l1})")
@@ -55,8 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("--toy-steps", type=int, help=f"toy-model training steps (default {default.toy_steps})")
     add("--toy-seeds", type=int, help=f"toy-model seeds, best kept (default {default.toy_seeds})")
     add("--no-control", action="store_true", help="skip the orthogonal control")
-    add("--threshold", type=float, help=f"matched cosine for 'recovered' (default {default.threshold})")
-    add("--samples", type=int, help=f"evaluation examples per configuration (default {default.eval_samples})")
+    add(
+        "--threshold",
+        type=float,
+        help=f"matched cosine for 'recovered' (default {default.threshold})",
+    )
+    add(
+        "--samples",
+        type=int,
+        help=f"evaluation examples per configuration (default {default.eval_samples})",
+    )
     return parser  # fmt: skip
 
 

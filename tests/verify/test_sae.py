@@ -99,7 +99,10 @@ def test_a_rotated_dictionary_has_the_rotation_cosine_and_the_t_interval():
     assert at[0.8] == [4, 4, 4] and at[0.95] == [4, 0, 4] and at[0.99] == [0, 0, 0]
     low, high = stats.t.interval(0.95, 2, loc=np.mean([4, 0, 4]), scale=stats.sem([4, 0, 4]))
     np.testing.assert_allclose(r.interval("recovered")[0], [low, high])
-    np.testing.assert_allclose(r.interval("mcc", 0.9)[0], stats.t.interval(0.9, 2, loc=cosines.mean(), scale=stats.sem(cosines)))
+    np.testing.assert_allclose(
+        r.interval("mcc", 0.9)[0],
+        stats.t.interval(0.9, 2, loc=cosines.mean(), scale=stats.sem(cosines)),
+    )
     assert np.isnan(seed_interval(np.ones((2, 1)), 0.95)).all()  # one seed: no interval
 
 
@@ -110,10 +113,16 @@ def test_fewer_latents_than_features_and_unrepresented_features():
     toy = hand_built_toy(W, np.array([[0.1]]))
     U = W[0] / np.linalg.norm(W[0], axis=0)
     decoders = U[:, :2][None, None]  # two latents: features 0 and 1 exactly
-    r = recovery(hand_built_sae(toy, SAEConfig(width=2), np.swapaxes(decoders, 2, 3), decoders), toy, n_samples=256)
+    r = recovery(
+        hand_built_sae(toy, SAEConfig(width=2), np.swapaxes(decoders, 2, 3), decoders),
+        toy,
+        n_samples=256,
+    )
     assert r.represented[0] == 3 and r.recovered[0] == 2
     np.testing.assert_allclose(r.seed_mcc[0, 0], 2 / 3, atol=1e-6)  # the unmatched one counts 0
-    assert np.isnan(r.feature_cosine[0, 0, 3]) and r.matched_latent[0, 0].tolist()[:3].count(-1) == 1
+    assert (
+        np.isnan(r.feature_cosine[0, 0, 3]) and r.matched_latent[0, 0].tolist()[:3].count(-1) == 1
+    )
 
 
 def test_match_features_is_one_to_one_and_optionally_sign_blind():
@@ -172,5 +181,7 @@ def test_repr_is_a_short_table_with_a_verdict():
     toy = hand_built_toy(random_orthogonal(2, 3), np.array([[0.1], [0.2]]))
     text = repr(recovery(_perfect(toy, seeds=3), toy, n_samples=256))
     lines = text.splitlines()
-    assert lines[0].startswith("RecoveryResult(relu w3") and lines[-1].startswith("verdict: 6.0 of 6")
+    assert lines[0].startswith("RecoveryResult(relu w3") and lines[-1].startswith(
+        "verdict: 6.0 of 6"
+    )
     assert len(lines) == 5 and "array" not in text

@@ -18,6 +18,7 @@ latents every ``resample_every`` steps during the first ``resample_until`` of tr
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from toysup._validation import check_choice, check_float, check_int
 from toysup.config import _JsonConfig
 

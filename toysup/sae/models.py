@@ -31,7 +31,9 @@ def pre_activations(W_enc: Tensor, b_enc: Tensor, b_dec: Tensor, h: Tensor) -> T
     return torch.einsum("...wm,...bm->...bw", W_enc, centred) + b_enc[..., None, :]
 
 
-def activate(pre: Tensor, kind: str, *, k: int | None = None, threshold: Tensor | None = None) -> Tensor:
+def activate(
+    pre: Tensor, kind: str, *, k: int | None = None, threshold: Tensor | None = None
+) -> Tensor:
     """Codes from pre-activations ``(..., batch, width)``: ReLU; ReLU of the ``k`` largest
     (TopK, Gao et al. 2024); or ``π [π > θ]`` (JumpReLU, Rajamanoharan et al. 2024)."""
     if kind == "relu":

@@ -60,15 +60,21 @@ def param_count(instances: int, width: int, n_inputs: int, kind: str) -> int:
 
 def param_views(flat: Tensor, instances: int, width: int, n_inputs: int, kind: str) -> Params:
     """Split ``flat`` (:func:`param_count` entries) into :class:`Params` views."""
-    I, w, m = instances, width, n_inputs
-    sizes = [I * w * m, I * w, I * m * w, I * m, I * w if kind == "jumprelu" else 0]
+    n_inst, w, m = instances, width, n_inputs
+    sizes = [
+        n_inst * w * m,
+        n_inst * w,
+        n_inst * m * w,
+        n_inst * m,
+        n_inst * w if kind == "jumprelu" else 0,
+    ]
     parts = torch.split(flat, sizes)
     return Params(
-        W_enc=parts[0].view(I, w, m),
-        b_enc=parts[1].view(I, w),
-        W_dec=parts[2].view(I, m, w),
-        b_dec=parts[3].view(I, m),
-        log_threshold=parts[4].view(I, w) if kind == "jumprelu" else None,
+        W_enc=parts[0].view(n_inst, w, m),
+        b_enc=parts[1].view(n_inst, w),
+        W_dec=parts[2].view(n_inst, m, w),
+        b_dec=parts[3].view(n_inst, m),
+        log_threshold=parts[4].view(n_inst, w) if kind == "jumprelu" else None,
     )
 
 
@@ -97,10 +103,10 @@ class SAEStep:
         device: torch.device | str = "cpu",
         capacity: int | None = None,
     ) -> None:
-        I, w, m, B = instances, width, n_inputs, batch_size
+        n_inst, w, m, B = instances, width, n_inputs, batch_size
         cap = B if capacity is None else capacity  # explicit columns the buffers hold
         self.kind, self.k, self.penalty, self.bandwidth = kind, k, penalty, bandwidth
-        self.sizes = (I, w, m)
+        self.sizes = (n_inst, w, m)
         self.c = 2.0 * scale / B  # ∂(s/B Σ‖E‖²)/∂E = c E, for every column
         self.scale, self.batch_size = scale, B
         self.dtype, self.device = dtype, device
@@ -109,18 +115,20 @@ class SAEStep:
             return torch.empty(shape, dtype=dtype, device=device)
 
         self._flat = {
-            "centred": new(I * m * cap),  # h̄ = h − b_dec
-            "pre": new(I * w * cap),  # π
-            "z": new(I * w * cap),  # codes
-            "dz": new(I * w * cap),  # ∂L/∂z, then ∂L/∂π
-            "error": new(I * m * cap),  # E = ĥ − h
+            "centred": new(n_inst * m * cap),  # h̄ = h − b_dec
+            "pre": new(n_inst * w * cap),  # π
+            "z": new(n_inst * w * cap),  # codes
+            "dz": new(n_inst * w * cap),  # ∂L/∂z, then ∂L/∂π
+            "error": new(n_inst * m * cap),  # E = ĥ − h
         }
         # Masks are 0/1 floats: comparisons into float buffers and float products are several
         # times faster than boolean ones on CPU.
         self._active_flat = (  # [π > θ] (jumprelu), the kept latents (topk)
-            new(I * w * cap) if kind in ("jumprelu", "topk") else None
+            new(n_inst * w * cap) if kind in ("jumprelu", "topk") else None
         )
-        self._work_flat = new(I * w * cap if kind != "relu" else 0)  # TopK's selection, θ window
+        self._work_flat = new(
+            n_inst * w * cap if kind != "relu" else 0
+        )  # TopK's selection, θ window
         self._views(cap)
         self._zero: SAEStep | None = None  # the one-column step for implicit zero examples
         self._zero_grads: Tensor | None = None
@@ -128,19 +136,19 @@ class SAEStep:
 
     def _views(self, columns: int) -> None:
         """Point the working tensors at the first ``columns`` examples of the buffers."""
-        I, w, m = self.sizes
+        n_inst, w, m = self.sizes
         f = self._flat
-        self.centred = f["centred"][: I * m * columns].view(I, m, columns)
-        self.pre = f["pre"][: I * w * columns].view(I, w, columns)
-        self.z = f["z"][: I * w * columns].view(I, w, columns)
-        self.dz = f["dz"][: I * w * columns].view(I, w, columns)
-        self.error = f["error"][: I * m * columns].view(I, m, columns)
+        self.centred = f["centred"][: n_inst * m * columns].view(n_inst, m, columns)
+        self.pre = f["pre"][: n_inst * w * columns].view(n_inst, w, columns)
+        self.z = f["z"][: n_inst * w * columns].view(n_inst, w, columns)
+        self.dz = f["dz"][: n_inst * w * columns].view(n_inst, w, columns)
+        self.error = f["error"][: n_inst * m * columns].view(n_inst, m, columns)
         self.active = (
-            self._active_flat[: I * w * columns].view(I, w, columns)
+            self._active_flat[: n_inst * w * columns].view(n_inst, w, columns)
             if self._active_flat is not None
             else None
         )
-        self.work = self._work_flat[: I * w * columns].view(-1, w, columns)
+        self.work = self._work_flat[: n_inst * w * columns].view(-1, w, columns)
 
     def forward(self, h: Tensor, p: Params) -> Tensor:
         """Codes ``z`` (I, w, C) of the inputs ``h`` (I, m, C); fills the buffers the backward
@@ -216,19 +224,19 @@ class SAEStep:
 
     def _add_zero_examples(self, p: Params, g: Params, implicit: int) -> None:
         """``g += implicit ×`` the gradient of one all-zero example (class docstring)."""
-        I, w, m = self.sizes
+        n_inst, w, m = self.sizes
         if self._zero is None:
             self._zero = SAEStep(
-                self.kind, I, w, m, self.batch_size, k=self.k, penalty=self.penalty,
+                self.kind, n_inst, w, m, self.batch_size, k=self.k, penalty=self.penalty,
                 bandwidth=self.bandwidth, scale=self.scale, dtype=self.dtype,
                 device=self.device, capacity=1,
             )  # fmt: skip
             self._zero_grads = torch.empty(
-                param_count(I, w, m, self.kind), dtype=self.dtype, device=self.device
+                param_count(n_inst, w, m, self.kind), dtype=self.dtype, device=self.device
             )
-            self._zero_h = torch.zeros((I, m, 1), dtype=self.dtype, device=self.device)
+            self._zero_h = torch.zeros((n_inst, m, 1), dtype=self.dtype, device=self.device)
         assert self._zero_grads is not None
-        g0 = param_views(self._zero_grads, I, w, m, self.kind)
+        g0 = param_views(self._zero_grads, n_inst, w, m, self.kind)
         self._zero.gradients(self._zero_h, p, g0)
         for ours, zero in zip(_fields(g), _fields(g0)):
             ours.add_(zero, alpha=float(implicit))

@@ -152,9 +152,18 @@ def train_sae(
     log_steps = _log_steps(training.steps, training.log_every)
     blocks = [
         _make_block(
-            i, configs, result, config, training, init, base, activation, len(log_steps),
-            dtype, device,
-        )  # fmt: skip
+            i,
+            configs,
+            result,
+            config,
+            training,
+            init,
+            base,
+            activation,
+            len(log_steps),
+            dtype,
+            device,
+        )
         for i, configs in enumerate(plan)
     ]
     n_workers = min(workers or usable_cores(), len(blocks)) if device.type == "cpu" else 1
@@ -199,9 +208,7 @@ def train_sae(
         ) from None  # fmt: skip
     finally:
         bar.close()
-    return _assemble(
-        blocks, stats, result, config, training, log_steps, n_workers, device, started
-    )
+    return _assemble(blocks, stats, result, config, training, log_steps, n_workers, device, started)
 
 
 class _Diverged(Exception):
@@ -285,9 +292,14 @@ def _make_block(
         ),
         dead=DeadLatents(size, w, device),
         stream=FeatureStream(
-            result.features, rows, B, seed=derive_seed(*base, _STREAM_TRAIN, index),
-            method=method, dtype=dtype, device=device,
-        ),  # fmt: skip
+            result.features,
+            rows,
+            B,
+            seed=derive_seed(*base, _STREAM_TRAIN, index),
+            method=method,
+            dtype=dtype,
+            device=device,
+        ),
         resample_source=uniform_source(derive_seed(*base, _STREAM_RESAMPLE, index), device),
         toy_W=torch.as_tensor(np.asarray(result.W)[rows], dtype=dtype, device=device),
         h=torch.empty(size * m * B, dtype=dtype, device=device),
@@ -324,7 +336,7 @@ def _train_block(
     :data:`CUDA_CHECK_EVERY` steps, so the loop never waits for the device."""
     log_index = {s: k for k, s in enumerate(log_steps)}
     resample_at = _resample_steps(config, training.steps)
-    check_every = 1 if blk.params.device.type == "cpu" else CUDA_CHECK_EVERY
+    check_every = _check_interval(blk.params.device)
     bad_step = torch.full((), -1, dtype=torch.int64, device=blk.params.device)
     log_threshold_init = math.log(config.threshold_init)
     reported = 0
@@ -345,11 +357,10 @@ def _train_block(
         if check_every == 1:
             if not bool(finite):
                 _raise_diverged(blk, t)
-        else:
+        else:  # record on the device; the host reads it every check_every steps and at the end
             bad_step = torch.where(~finite & (bad_step < 0), t, bad_step)
             if (t + 1) % check_every == 0 or t + 1 == training.steps:
-                if int(bad_step) >= 0:
-                    _raise_diverged(blk, int(bad_step))
+                _host_check(blk, bad_step)
         lr = training.lr * lr_multiplier(training.schedule, t, training.steps)
         blk.optimizer.step(blk.grads, lr)
         normalise_decoder(blk.p.W_dec)
@@ -364,6 +375,19 @@ def _train_block(
         if stop.is_set():
             return
     bar.update(training.steps - reported)
+
+
+def _check_interval(device: torch.device) -> int:
+    """Steps between the host's reads of a block's state: 1 on CPU (reading costs nothing),
+    :data:`CUDA_CHECK_EVERY` on an accelerator (every read waits for the queued work)."""
+    return 1 if device.type == "cpu" else CUDA_CHECK_EVERY
+
+
+def _host_check(blk: _Block, bad_step: Tensor) -> None:
+    """The host's read of the device-side divergence record (accelerator mode)."""
+    first_bad = int(bad_step)
+    if first_bad >= 0:
+        _raise_diverged(blk, first_bad)
 
 
 def _raise_diverged(blk: _Block, step: int) -> None:
@@ -448,7 +472,7 @@ def _assemble(
     started: float,
 ) -> SAEResult:
     C, S = result.features.n_instances, training.n_seeds
-    m, w = result.model.n_hidden, config.width
+    w = config.width
 
     order = np.concatenate([blk.configs for blk in blocks])  # internal config order
     inverse = np.empty_like(order)

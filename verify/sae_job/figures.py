@@ -13,8 +13,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
 from verify.plots import OKABE_ITO
-from verify.sae_job.findings import GOOD_FRACTION, fraction
 from verify.sae_job.control import ControlScore
+from verify.sae_job.findings import GOOD_FRACTION, fraction
 from verify.sae_job.run import RecoveryRun, SettingScore
 
 _MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -98,7 +98,9 @@ def recovery_vs_l0(run: RecoveryRun) -> Figure:
             for i in range(p.size):
                 order = np.argsort(l0[:, i])
                 top.plot(l0[order, i], frac[order, i], marker=marker, color=colours[i], lw=1, ms=4)
-                bottom.plot(l0[order, i], fvu[order, i], marker=marker, color=colours[i], lw=1, ms=4)
+                bottom.plot(
+                    l0[order, i], fvu[order, i], marker=marker, color=colours[i], lw=1, ms=4
+                )
         top.axhline(GOOD_FRACTION, color="k", lw=0.6, ls="--")
         top.set_title(f"{kind} SAEs", fontsize=9)
         top.set_ylim(-0.03, 1.03)
@@ -115,7 +117,9 @@ def recovery_vs_l0(run: RecoveryRun) -> Figure:
         for i, w in enumerate(s.widths)
     ]
     fig.legend(handles=handles, loc="outside right center", fontsize=7)
-    fig.suptitle(f"Recovery and reconstruction against L0, n={s.n_features}, m={s.n_hidden}", fontsize=9)
+    fig.suptitle(
+        f"Recovery and reconstruction against L0, n={s.n_features}, m={s.n_hidden}", fontsize=9
+    )
     return fig
 
 

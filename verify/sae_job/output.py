@@ -10,8 +10,8 @@ import numpy as np
 
 from verify import job
 from verify.sae_job import figures
-from verify.sae_job.findings import findings
 from verify.sae_job.control import ControlScore
+from verify.sae_job.findings import findings
 from verify.sae_job.run import RecoveryRun, SettingScore, summary_rows
 
 SCHEMA = 1
@@ -131,16 +131,22 @@ def summarize(run: RecoveryRun, *, files: list[str]) -> dict[str, Any]:
             "findings": findings(run),
             "train": {
                 "toy": {
-                    "steps": s.toy_steps, "seeds": s.toy_seeds, "lr": s.toy_lr,
+                    "steps": s.toy_steps,
+                    "seeds": s.toy_seeds,
+                    "lr": s.toy_lr,
                     "device": run.toy.info.get("device"),
                 },
                 "sae": {
-                    "steps": s.steps, "batch": s.batch, "lr": s.lr, "seeds": s.seeds,
-                    "optimizer": sae_training.optimizer, "schedule": sae_training.schedule,
+                    "steps": s.steps,
+                    "batch": s.batch,
+                    "lr": s.lr,
+                    "seeds": s.seeds,
+                    "optimizer": sae_training.optimizer,
+                    "schedule": sae_training.schedule,
                     "device": run.results[0].sae.info.get("device"),
                 },
                 "seed": s.seed,
-            },  # fmt: skip
+            },
             "runtime_s": run.timings.get("total_s"),
             "timings": run.timings,
             "files": files,

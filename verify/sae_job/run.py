@@ -142,9 +142,7 @@ def _decodability(toy: TrainResult, settings: RecoverySettings) -> list[Decodabi
             generator=gen, dtype=torch.float64,
         )[0].numpy()  # fmt: skip
         h = x @ np.asarray(toy.W[c], dtype=np.float64).T
-        out.append(
-            decodability_test(h, x, alpha=settings.alpha, seed=settings.seed + c)
-        )
+        out.append(decodability_test(h, x, alpha=settings.alpha, seed=settings.seed + c))
     return out
 
 

@@ -14,7 +14,11 @@ from toysup.sae.config import DEFAULT_L0, DEFAULT_L1
         (dict(width=0), ValueError, "width must be an integer >= 1, got 0"),
         (dict(width=True), TypeError, "width"),
         (dict(width=4.0), TypeError, "width"),
-        (dict(width=8, kind="gated"), ValueError, "kind must be one of 'relu', 'topk', 'jumprelu'; got 'gated'"),
+        (
+            dict(width=8, kind="gated"),
+            ValueError,
+            "kind must be one of 'relu', 'topk', 'jumprelu'; got 'gated'",
+        ),
         (dict(width=8, kind="topk", k=9), ValueError, r"k must be <= width \(8\), got k=9"),
         (dict(width=8, kind="topk"), ValueError, "needs k"),
         (dict(width=8, kind="topk", k=0), ValueError, "k must be an integer >= 1, got 0"),
@@ -36,7 +40,13 @@ def test_bad_values_are_named(kwargs, error, match):
 
 def test_defaults_and_round_trip():
     relu = SAEConfig(width=40)
-    assert (relu.kind, relu.l1, relu.k, relu.l0, relu.penalty) == ("relu", DEFAULT_L1, None, None, DEFAULT_L1)
+    assert (relu.kind, relu.l1, relu.k, relu.l0, relu.penalty) == (
+        "relu",
+        DEFAULT_L1,
+        None,
+        None,
+        DEFAULT_L1,
+    )
     jump = SAEConfig(width=40, kind="jumprelu")
     assert jump.l0 == DEFAULT_L0 == jump.penalty and jump.l1 is None
     top = SAEConfig(width=40, kind="topk", k=3, resample_every=None)

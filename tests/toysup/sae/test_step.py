@@ -18,7 +18,7 @@ from toysup.sae.step import (
     project_decoder_gradient,
 )
 
-I, W_, M, B = 3, 7, 4, 33
+N_INST, W_, M, B = 3, 7, 4, 33
 
 
 def _rect(u: torch.Tensor) -> torch.Tensor:
@@ -77,13 +77,15 @@ def plain_loss(h, W_enc, b_enc, W_dec, b_dec, log_theta, *, kind, k, penalty, ep
 def _setup(kind, seed=0):
     gen = torch.Generator().manual_seed(seed)
     dt = torch.float64
-    h = torch.rand(I, B, M, generator=gen, dtype=dt) * (torch.rand(I, B, 1, generator=gen) < 0.6)
+    h = torch.rand(N_INST, B, M, generator=gen, dtype=dt) * (
+        torch.rand(N_INST, B, 1, generator=gen) < 0.6
+    )
     params = {
-        "W_enc": torch.randn(I, W_, M, generator=gen, dtype=dt),
-        "b_enc": 0.1 * torch.randn(I, W_, generator=gen, dtype=dt),
-        "W_dec": torch.randn(I, M, W_, generator=gen, dtype=dt),
-        "b_dec": 0.1 * torch.randn(I, M, generator=gen, dtype=dt),
-        "log_theta": torch.log(0.05 + 0.3 * torch.rand(I, W_, generator=gen, dtype=dt)),
+        "W_enc": torch.randn(N_INST, W_, M, generator=gen, dtype=dt),
+        "b_enc": 0.1 * torch.randn(N_INST, W_, generator=gen, dtype=dt),
+        "W_dec": torch.randn(N_INST, M, W_, generator=gen, dtype=dt),
+        "b_dec": 0.1 * torch.randn(N_INST, M, generator=gen, dtype=dt),
+        "log_theta": torch.log(0.05 + 0.3 * torch.rand(N_INST, W_, generator=gen, dtype=dt)),
     }
     normalise_decoder(params["W_dec"])
     return h, params
@@ -105,15 +107,29 @@ def test_gradients_match_autograd(kind, k, penalty, eps, scale):
     leaves = {name: v.clone().requires_grad_(True) for name, v in params.items()}
     plain_loss(h, **leaves, kind=kind, k=k, penalty=penalty, eps=eps, scale=scale).backward()
 
-    flat = torch.zeros(param_count(I, W_, M, kind), dtype=torch.float64)
+    flat = torch.zeros(param_count(N_INST, W_, M, kind), dtype=torch.float64)
     grads = torch.zeros_like(flat)
-    p, g = param_views(flat, I, W_, M, kind), param_views(grads, I, W_, M, kind)
-    for name, view in (("W_enc", p.W_enc), ("b_enc", p.b_enc), ("W_dec", p.W_dec), ("b_dec", p.b_dec)):
+    p, g = param_views(flat, N_INST, W_, M, kind), param_views(grads, N_INST, W_, M, kind)
+    for name, view in (
+        ("W_enc", p.W_enc),
+        ("b_enc", p.b_enc),
+        ("W_dec", p.W_dec),
+        ("b_dec", p.b_dec),
+    ):
         view.copy_(params[name])
     if kind == "jumprelu":
         p.log_threshold.copy_(params["log_theta"])
     step = SAEStep(
-        kind, I, W_, M, B, k=k, penalty=penalty, bandwidth=eps, scale=scale, dtype=torch.float64
+        kind,
+        N_INST,
+        W_,
+        M,
+        B,
+        k=k,
+        penalty=penalty,
+        bandwidth=eps,
+        scale=scale,
+        dtype=torch.float64,
     )
     step.gradients(h.transpose(1, 2).contiguous(), p, g)
     # float64, same operations up to summation order: agreement to ~1e-15 relative; 1e-10 leaves
@@ -139,12 +155,14 @@ def test_decoder_projection_keeps_columns_on_the_sphere():
     grad = torch.randn(W.shape, generator=gen, dtype=torch.float64)
     projected = grad.clone()
     project_decoder_gradient(W, projected)
-    torch.testing.assert_close((projected * W).sum(1), torch.zeros(I, W_, dtype=torch.float64))
+    torch.testing.assert_close((projected * W).sum(1), torch.zeros(N_INST, W_, dtype=torch.float64))
     t = 1e-4
     moved = torch.linalg.vector_norm(W - t * projected, dim=1) - 1
     assert moved.abs().max() < 2 * t**2 * projected.norm(dim=1).max() ** 2
     normalise_decoder(W.mul_(3.0))
-    torch.testing.assert_close(torch.linalg.vector_norm(W, dim=1), torch.ones(I, W_, dtype=torch.float64))
+    torch.testing.assert_close(
+        torch.linalg.vector_norm(W, dim=1), torch.ones(N_INST, W_, dtype=torch.float64)
+    )
 
 
 @pytest.mark.parametrize(("kind", "k"), [("relu", None), ("topk", 2), ("jumprelu", None)])
@@ -157,14 +175,21 @@ def test_implicit_zero_examples_equal_explicit_ones(kind, k):
     h[:, :, explicit:] = 0.0
     results = []
     for columns, implicit in ((B, 0), (explicit, B - explicit)):
-        flat = torch.zeros(param_count(I, W_, M, kind), dtype=torch.float64)
+        flat = torch.zeros(param_count(N_INST, W_, M, kind), dtype=torch.float64)
         grads = torch.zeros_like(flat)
-        p, g = param_views(flat, I, W_, M, kind), param_views(grads, I, W_, M, kind)
-        for name, view in (("W_enc", p.W_enc), ("b_enc", p.b_enc), ("W_dec", p.W_dec), ("b_dec", p.b_dec)):
+        p, g = param_views(flat, N_INST, W_, M, kind), param_views(grads, N_INST, W_, M, kind)
+        for name, view in (
+            ("W_enc", p.W_enc),
+            ("b_enc", p.b_enc),
+            ("W_dec", p.W_dec),
+            ("b_dec", p.b_dec),
+        ):
             view.copy_(params[name])
         if kind == "jumprelu":
             p.log_threshold.copy_(params["log_theta"])
-        step = SAEStep(kind, I, W_, M, B, k=k, penalty=0.03, bandwidth=0.3, dtype=torch.float64)
+        step = SAEStep(
+            kind, N_INST, W_, M, B, k=k, penalty=0.03, bandwidth=0.3, dtype=torch.float64
+        )
         step.gradients(h[:, :, :columns], p, g, implicit=implicit)
         results.append((grads, *step.loss(h[:, :, :columns], p)))
     # same terms summed in a different order: float64 rounding only

@@ -4,6 +4,7 @@ hidden activations, model-family checks, divergence, save/load."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import types
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.toysup.sae.conftest import hand_built_toy, random_orthogonal
+from tests.toysup.sae.conftest import hand_built_toy
 from toysup import ModelConfig, TrainConfig, TrainingDivergedError
 from toysup.data import TorchUniforms
 from toysup.sae import SAEConfig, SAEResult, train_sae
@@ -23,7 +24,11 @@ FAST = TrainConfig(steps=60, batch_size=64, lr=5e-3, optimizer="adam", n_seeds=2
 
 def test_shapes_unit_columns_and_best_seed(orthogonal_toy):
     toy = orthogonal_toy(C=3, n=4, density=[0.05, 0.02, 0.01])
-    for config in (SAEConfig(width=6), SAEConfig(width=6, kind="topk", k=2), SAEConfig(width=6, kind="jumprelu")):
+    for config in (
+        SAEConfig(width=6),
+        SAEConfig(width=6, kind="topk", k=2),
+        SAEConfig(width=6, kind="jumprelu"),
+    ):
         sae = train_sae(toy, config, FAST, progress=False)
         C, S, w, m = 3, 2, 6, 4
         assert sae.W_enc.shape == (C, w, m) and sae.b_enc.shape == (C, w)
@@ -48,7 +53,14 @@ def test_reproducible_bit_for_bit_and_independent_of_workers(orthogonal_toy, mon
     a = train_sae(toy, config, big, seed=3, progress=False, workers=1)
     b = train_sae(toy, config, big, seed=3, progress=False, workers=2)
     assert a.info["blocks"] > 1
-    for name in ("seed_W_enc", "seed_W_dec", "seed_b_enc", "seed_b_dec", "seed_threshold", "seed_loss"):
+    for name in (
+        "seed_W_enc",
+        "seed_W_dec",
+        "seed_b_enc",
+        "seed_b_dec",
+        "seed_threshold",
+        "seed_loss",
+    ):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     c = train_sae(toy, config, big, seed=4, progress=False, workers=1)
     assert not np.array_equal(a.seed_W_dec, c.seed_W_dec)
@@ -64,7 +76,12 @@ def test_compact_and_dense_samplers_learn_the_same_dictionary(orthogonal_toy):
                            schedule="cosine", eval_samples=512)  # fmt: skip
     U = toy.W[0] / np.linalg.norm(toy.W[0], axis=0)
     for sampler in ("compact", "dense"):
-        sae = train_sae(toy, SAEConfig(width=6, l1=0.05), dataclasses.replace(training, sampler=sampler), progress=False)
+        sae = train_sae(
+            toy,
+            SAEConfig(width=6, l1=0.05),
+            dataclasses.replace(training, sampler=sampler),
+            progress=False,
+        )
         assert sae.info["samplers"] == [sampler]
         best = np.abs(U.T @ sae.W_dec[0]).max(1)  # each feature's best latent
         # 600 steps recover the three directions to cos > 0.98 in practice (the tests of
@@ -77,30 +94,30 @@ def test_dead_latents_are_detected_exactly_and_resampled():
     normalised centred input as decoder column, 0.2 × the live rows' mean norm as encoder row,
     zero bias and zeroed Adam moments; live latents are untouched."""
     gen = torch.Generator().manual_seed(0)
-    I, w, m, B = 2, 5, 3, 40
-    flat = torch.randn(param_count(I, w, m, "relu"), generator=gen, dtype=torch.float64)
-    p = param_views(flat, I, w, m, "relu")
+    n_inst, w, m, B = 2, 5, 3, 40
+    flat = torch.randn(param_count(n_inst, w, m, "relu"), generator=gen, dtype=torch.float64)
+    p = param_views(flat, n_inst, w, m, "relu")
     p.b_enc[:, :3] = 100.0  # latents 0-2 always fire
     p.b_enc[:, 3:] = -100.0  # latents 3, 4 never do
     grads = torch.zeros_like(flat)
-    g = param_views(grads, I, w, m, "relu")
-    step = SAEStep("relu", I, w, m, B, penalty=0.01, dtype=torch.float64)
-    h = torch.rand(I, m, B, generator=gen, dtype=torch.float64)
+    g = param_views(grads, n_inst, w, m, "relu")
+    step = SAEStep("relu", n_inst, w, m, B, penalty=0.01, dtype=torch.float64)
+    h = torch.rand(n_inst, m, B, generator=gen, dtype=torch.float64)
     step.gradients(h, p, g)
-    dead = DeadLatents(I, w, torch.device("cpu"))
+    dead = DeadLatents(n_inst, w, torch.device("cpu"))
     dead.record(g.W_dec)
     np.testing.assert_array_equal(dead.fired.numpy(), (step.z > 0).any(2).numpy())
     assert not dead.fired[:, 3:].any() and dead.fired[:, :3].all()
 
-    moments = (param_views(torch.ones_like(flat), I, w, m, "relu"),
-               param_views(torch.ones_like(flat), I, w, m, "relu"))  # fmt: skip
+    moments = (param_views(torch.ones_like(flat), n_inst, w, m, "relu"),
+               param_views(torch.ones_like(flat), n_inst, w, m, "relu"))  # fmt: skip
     before = {name: getattr(p, name).clone() for name in ("W_enc", "W_dec", "b_enc")}
     alive_norm = torch.linalg.vector_norm(before["W_enc"][:, :3], dim=2).mean(1)
     dead.resample(p, moments, step.centred, step.error, TorchUniforms(gen), log_threshold_init=0.0)
     torch.testing.assert_close(p.W_enc[:, :3], before["W_enc"][:, :3])
     torch.testing.assert_close(p.W_dec[:, :, :3], before["W_dec"][:, :, :3])
     cols = step.centred / torch.linalg.vector_norm(step.centred, dim=1, keepdim=True)
-    for i in range(I):
+    for i in range(n_inst):
         for j in (3, 4):
             d = p.W_dec[i, :, j]
             assert torch.isclose(d.norm(), torch.tensor(1.0, dtype=torch.float64))
@@ -178,7 +195,9 @@ def test_divergence_names_the_instance():
 
 
 def test_save_load_round_trip_and_validation(tmp_path, orthogonal_toy):
-    sae = train_sae(orthogonal_toy(C=2, n=3), SAEConfig(width=4, kind="topk", k=2), FAST, progress=False)
+    sae = train_sae(
+        orthogonal_toy(C=2, n=3), SAEConfig(width=4, kind="topk", k=2), FAST, progress=False
+    )
     path = sae.save(tmp_path / "sae")
     back = SAEResult.load(path)
     assert back.config == sae.config and back.training == sae.training
@@ -190,13 +209,15 @@ def test_save_load_round_trip_and_validation(tmp_path, orthogonal_toy):
     arrays = dict(np.load(path / "arrays.npz"))
     arrays["W_dec"] = arrays["W_dec"][:, :, :3]
     np.savez(path / "arrays.npz", **arrays)
-    with pytest.raises(ValueError, match=r"arrays.npz: W_dec has shape \(2, 3, 3\), expected \(2, 3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"arrays.npz: W_dec has shape \(2, 3, 3\), expected \(2, 3, 4\)"
+    ):
         SAEResult.load(path)
     sae.save(path, overwrite=True)
     meta = json.loads((path / "sae.json").read_text())
     meta["schema"] = 99
     (path / "sae.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match="sae.json: unsupported schema 99"):
+    with pytest.raises(ValueError, match=r"sae\.json: unsupported schema 99"):
         SAEResult.load(path)
     with pytest.raises(FileNotFoundError, match="not a saved SAEResult"):
         SAEResult.load(tmp_path)
@@ -219,3 +240,62 @@ def test_cuda_matches_cpu_statistically(orthogonal_toy):
     U = toy.W / np.linalg.norm(toy.W, axis=1, keepdims=True)
     best = np.abs(np.einsum("cmn,cmw->cnw", U, sae.W_dec)).max(2)
     assert np.all(best > 0.95)
+
+
+def test_accelerator_mode_reads_nothing_between_checks(orthogonal_toy, monkeypatch):
+    """On CUDA the loop records divergence on the device and the host reads it every
+    CUDA_CHECK_EVERY steps. That mode runs here on CPU: between checks no operation reads a
+    value or makes a value-dependent shape, the result is the CPU mode's bit for bit, and a
+    divergence is still reported, at its step."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    train_module = importlib.import_module("toysup.sae.train")
+    host_reads = {"_local_scalar_dense", "is_nonzero", "equal", "nonzero", "masked_select",
+                  "unique", "_unique2", "repeat_interleave", "bincount", "multinomial"}  # fmt: skip
+
+    class Record(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.active, self.seen = False, []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if self.active:
+                self.seen.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    toy = orthogonal_toy(C=2, n=3, density=[0.3, 0.1])
+    training = dataclasses.replace(FAST, steps=40, sampler="dense", log_every=4)
+    config = SAEConfig(width=5, kind="jumprelu", resample_every=10)
+    reference = train_sae(toy, config, training, progress=False)
+    recorder = Record()
+    host_check, checks = train_module._host_check, []
+
+    def unrecorded(blk, bad_step):
+        checks.append(True)
+        recorder.active = False
+        try:
+            return host_check(blk, bad_step)
+        finally:
+            recorder.active = True
+
+    block = train_module._train_block
+
+    def recorded(*args, **kwargs):
+        recorder.active = True
+        try:
+            return block(*args, **kwargs)
+        finally:
+            recorder.active = False
+
+    monkeypatch.setattr(train_module, "_check_interval", lambda device: 15)
+    monkeypatch.setattr(train_module, "_host_check", unrecorded)
+    monkeypatch.setattr(train_module, "_train_block", recorded)
+    with recorder:
+        sae = train_sae(toy, config, training, progress=False, workers=1)
+    assert len(checks) == 3  # steps 15, 30 and the last
+    assert recorder.seen and not set(recorder.seen) & host_reads, set(recorder.seen) & host_reads
+    np.testing.assert_array_equal(sae.seed_W_dec, reference.seed_W_dec)
+    bad = hand_built_toy(np.stack([np.eye(2), np.full((2, 2), np.inf)]), np.array([[0.5], [0.5]]))
+    with pytest.raises(TrainingDivergedError, match="step 0") as info:
+        train_sae(bad, config, training, progress=False)
+    assert info.value.config == 1
