@@ -23,7 +23,7 @@ from toysup.metrics import n_represented
 from toysup.sae import DEFAULT_TRAINING, SAEConfig, train_sae
 from verify.sae import recovery
 from verify.sae_job.control import control_toys
-from verify.sae_job.run import _decodability
+from verify.sae_job.run import decodability_tests
 from verify.sae_job.settings import RecoverySettings
 
 #: Seeds per SAE setting and the two-sided level of the t-intervals over them, fixed in advance.
@@ -124,7 +124,7 @@ def test_decodability_test_and_sae_recovery_agree_on_more_than_m(paper_models):
     depend on h" exactly where the reference TopK SAE recovers more than m features (lower 95%
     bound), and neither does at p = 1."""
     settings, toy, _, scores, _ = paper_models
-    tests = _decodability(toy, settings)
+    tests = decodability_tests(toy, settings)
     reject = np.array([t.reject for t in tests])
     more = scores["topk"].interval("recovered")[:, 0] > settings.n_hidden
     np.testing.assert_array_equal(reject, more)

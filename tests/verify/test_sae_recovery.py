@@ -111,3 +111,17 @@ def test_help_lists_the_options(capsys):
                    "--k", "--l0", "--densities", "--no-control", "--threshold"):  # fmt: skip
         assert option in text
     assert "sae_recovery_out" in text
+
+
+def test_large_and_size_options_resolve_to_settings():
+    from verify.sae_recovery import build_parser, memory_estimate, settings_from_args
+
+    large = settings_from_args(build_parser().parse_args(["--large"]))
+    assert (large.n_features, large.n_hidden, large.widths) == (100, 20, (100, 200))
+    assert large.importance_decay == 0.9 and len(large.sae_configs()) == 3 * 2 * 2
+    custom = settings_from_args(build_parser().parse_args(["--n", "30", "--m", "6", "--seed", "4"]))
+    assert (custom.widths, custom.seed) == ((30, 60), 4)  # widths follow n unless given
+    assert [c.label for c in custom.reference_configs()] == [
+        "relu w60 l1=0.1", "topk w60 k=2", "jumprelu w60 l0=0.1",
+    ]  # fmt: skip
+    assert max(memory_estimate(large).values()) < 2**30  # well inside a laptop's memory

@@ -38,7 +38,7 @@ def recovery_vs_density(run: RecoveryRun) -> Figure:
     superposition region (represented > m) shaded."""
     s = run.settings
     kinds = list(s.kinds)
-    fig = Figure(figsize=(3.4 * len(kinds), 3.2), layout="constrained")
+    fig = Figure(figsize=(3.4 * len(kinds), 4.2), layout="constrained")
     axes = fig.subplots(1, len(kinds), sharey=True, squeeze=False)[0]
     p = run.density
     decodable = np.array([d.n_decodable for d in run.decodability])
@@ -47,24 +47,27 @@ def recovery_vs_density(run: RecoveryRun) -> Figure:
         ax.plot(p, run.represented, "k-", lw=2, label="represented by the toy model")
         ax.plot(p, decodable, color="#666666", ls=":", lw=1.5, marker="x", label="decodable (test)")
         ax.axhline(s.n_hidden, color="k", lw=0.8, ls="--")
-        ax.text(p[0], s.n_hidden, f" m = {s.n_hidden}", va="bottom", ha="right", fontsize=7)
+        ax.text(p.min(), s.n_hidden, f"m = {s.n_hidden}", va="bottom", ha="left", fontsize=7)
         items = [r for r in run.results if r.config.kind == kind]
         levels = list(s.levels(kind))
         for item in items:
             c = item.config
             level = c.k if kind == "topk" else c.penalty
             colour = OKABE_ITO[levels.index(level) % len(OKABE_ITO)]
-            style = _LINESTYLES[list(s.widths).index(c.width) % len(_LINESTYLES)]
+            position = list(s.widths).index(c.width)
+            style = _LINESTYLES[position % len(_LINESTYLES)]
+            shift = 1.08 ** (position - (len(s.widths) - 1) / 2)  # widths side by side
             mean = item.score.mean("recovered")
             ci = item.score.interval("recovered")
             ax.errorbar(
-                p, mean, yerr=[mean - ci[:, 0], ci[:, 1] - mean], color=colour, ls=style,
+                p * shift, mean, yerr=[mean - ci[:, 0], ci[:, 1] - mean], color=colour, ls=style,
                 marker="o", ms=3, lw=1.2, capsize=2, label=c.label,
             )  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlabel("feature density p = 1 − S")
         ax.set_title(f"{kind} SAEs", fontsize=9)
-        ax.legend(fontsize=6, loc="upper right")
+        ax.set_ylim(bottom=-0.5)  # t-intervals of counts may reach below 0
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     axes[0].set_ylabel(f"features (recovered: cosine ≥ {s.threshold:g})")
     fig.suptitle(
         f"SAE recovery vs density, n={s.n_features}, m={s.n_hidden} (grey: superposition, "

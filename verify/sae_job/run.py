@@ -71,7 +71,7 @@ def run_recovery(
     represented = n_represented(toy.W).astype(np.int64)
 
     tic = time.perf_counter()
-    decodability = _decodability(toy, settings)
+    decodability = decodability_tests(toy, settings)
     timings["decodability_s"] = time.perf_counter() - tic
 
     configs = settings.sae_configs()
@@ -132,7 +132,7 @@ def _train_and_score(
     return SettingScore(config=config, sae=sae, score=score)
 
 
-def _decodability(toy: TrainResult, settings: RecoverySettings) -> list[DecodabilityResult]:
+def decodability_tests(toy: TrainResult, settings: RecoverySettings) -> list[DecodabilityResult]:
     """The decodability test on fresh (h, x) pairs of every configuration (h = W x)."""
     gen = torch.Generator().manual_seed(settings.seed)
     out = []
