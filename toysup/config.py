@@ -1,6 +1,6 @@
 """Frozen, validated configurations: features, model, training. Each round-trips to JSON.
 
-Shapes follow DESIGN.md: per-instance, per-feature quantities have shape ``(instances, features)``.
+Shapes follow docs/conventions.md: per-instance, per-feature quantities have shape ``(instances, features)``.
 The primary sparsity parameter is the *density* ``p = 1 - S`` (probability a feature is non-zero).
 """
 
@@ -13,7 +13,14 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from toysup._validation import check_choice, check_float, check_int, check_matrix
+from toysup._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_matrix,
+    check_memory,
+    infer_instances,
+)
 
 ACTIVATIONS = ("relu", "linear")
 INITS = ("xavier_normal", "xavier_uniform")
@@ -69,17 +76,23 @@ class FeatureConfig(_JsonConfig):
     ``x_i = 0`` with probability ``1 - density_i``, else ``Uniform[0, 1]``, independently per example
     and per feature. ``density`` and ``importance`` are scalars, per-feature ``(n_features,)`` or
     per-instance ``(n_instances, n_features)``; they are stored broadcast to
-    ``(n_instances, n_features)`` as nested tuples.
+    ``(n_instances, n_features)`` as nested tuples. ``n_instances`` left out is the number of rows
+    of a 2-D ``density`` or ``importance`` (1 if neither is 2-D; both 2-D must agree).
     """
 
     n_features: int
-    n_instances: int = 1
+    n_instances: int = None  # type: ignore[assignment]  # resolved to an int in __post_init__
     density: Any = 1.0
     importance: Any = 1.0
 
     def __post_init__(self) -> None:
         n = check_int("n_features", self.n_features)
-        instances = check_int("n_instances", self.n_instances)
+        if self.n_instances is None:
+            instances = infer_instances(density=self.density, importance=self.importance)
+        else:
+            instances = check_int("n_instances", self.n_instances)
+        bigger = ("n_features", n) if n >= instances else ("n_instances", instances)
+        check_memory(*bigger, 64.0 * n * instances, "the densities and importances")
         shape = (instances, n)
         object.__setattr__(self, "n_features", n)
         object.__setattr__(self, "n_instances", instances)
@@ -142,8 +155,8 @@ class TrainConfig(_JsonConfig):
       n_features, the notebook's convention). Either way averaged over examples.
     - ``n_seeds``: independent runs per configuration; the trainer keeps the one with the lowest final
       loss (best-of-k) and reports all of them.
-    - ``eval_samples``: fresh examples used to estimate each run's final loss (with a standard error);
-      all seeds of one configuration are evaluated on the same examples.
+    - ``eval_samples``: fresh examples used to estimate each run's final loss (with a standard error,
+      hence at least 2); all seeds of one configuration are evaluated on the same examples.
     - ``sampler``: ``"dense"`` draws one uniform per entry; ``"sparse"`` only the non-zero entries;
       ``"compact"`` only the examples with a non-zero feature; ``"gram"`` the non-zero entries, fed
       to a step that works through ``G = WᵀW`` (cheaper for many features at low density);
@@ -195,7 +208,10 @@ class TrainConfig(_JsonConfig):
             object.__setattr__(self, "log_every", max(1, steps // 100))
         else:
             object.__setattr__(self, "log_every", check_int("log_every", self.log_every))
-        object.__setattr__(self, "eval_samples", check_int("eval_samples", self.eval_samples))
+        # two examples at least: the final loss comes with a standard error (a sample variance)
+        object.__setattr__(
+            self, "eval_samples", check_int("eval_samples", self.eval_samples, minimum=2)
+        )
         check_device(self.device)
         check_choice("dtype", self.dtype, DTYPES)
         check_choice("sampler", self.sampler, SAMPLERS)

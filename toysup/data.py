@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from toysup._validation import check_choice, check_int, check_matrix
+from toysup._validation import as_numbers, check_choice, check_int, check_matrix, check_memory
 
 
 class UniformSource(Protocol):
@@ -304,7 +304,7 @@ def sample_features(
     density: Any,
     batch_size: int,
     *,
-    generator: torch.Generator,
+    generator: torch.Generator | int,
     method: str = "dense",
     feature_major: bool = False,
     dtype: torch.dtype = torch.float32,
@@ -314,27 +314,40 @@ def sample_features(
     Args:
         density: feature densities ``p = 1 - S``, shape ``(instances, features)`` (array or tensor).
         batch_size: examples per instance.
-        generator: the ``torch.Generator`` to draw from (its device decides the output's device).
+        generator: the ``torch.Generator`` to draw from (its device decides the output's device),
+            or an integer seed ``>= 0`` for a fresh CPU generator (``torch.Generator().manual_seed``:
+            the same seed gives the same batch).
         method: ``"dense"`` or ``"sparse"`` (same distribution, different cost).
         feature_major: return ``(instances, features, batch)`` instead of
             ``(instances, batch, features)``.
+        dtype: ``torch.float32`` or ``torch.float64``.
 
     Returns:
         ``x`` of shape ``(instances, batch, features)`` (or feature-major), dtype ``dtype``.
     """
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        seed = check_int("generator", generator, minimum=0)
+        generator = torch.Generator().manual_seed(seed)
     if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        raise TypeError(
+            f"generator must be a torch.Generator or an integer seed >= 0, got {generator!r}"
+        )
     batch_size = check_int("batch_size", batch_size)
     check_choice("method", method, ("dense", "sparse"))
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     if isinstance(density, Tensor):
         arr = density.detach().cpu().to(torch.float64)
     else:
-        arr = torch.as_tensor(np.asarray(density, dtype=np.float64))
-    if arr.ndim != 2:
+        arr = torch.as_tensor(as_numbers("density", density, what="an array of densities"))
+    if arr.ndim != 2 or min(arr.shape) < 1:
         raise ValueError(
-            f"density must have shape (instances, features), got shape {tuple(arr.shape)}"
+            "density must have shape (instances, features), both at least 1, got shape "
+            f"{tuple(arr.shape)}"
         )
     check_matrix("density", arr.numpy(), (arr.shape[0], arr.shape[1]), kind="density")
+    itemsize = 4 if dtype == torch.float32 else 8
+    check_memory("batch_size", batch_size, 2.0 * itemsize * arr.numel() * batch_size, "the batch")
     dens = arr.to(device=generator.device, dtype=dtype)
     instances, features = dens.shape
     flat = torch.empty(instances * features * batch_size + 1, dtype=dtype, device=generator.device)

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from toysup._validation import check_float, check_weights
+
 #: A feature counts as represented when its norm ‖W_i‖ exceeds this. Learned norms are close to
 #: 0 or to 1 (‖W_i‖² ≈ 1 makes the tied decoder reproduce x_i), so any threshold well inside (0, 1)
 #: gives the same counts; 0.5 is the midpoint. theory.n2m1 uses the same rule for its phase map.
@@ -29,12 +31,14 @@ N3M2_LABELS = (
 
 
 def _as_numpy(W: Any) -> NDArray[np.float64]:
-    if hasattr(W, "detach"):
-        W = W.detach().cpu().numpy()
-    arr = np.asarray(W, dtype=np.float64)
-    if arr.ndim < 2:
-        raise ValueError(f"W must have shape (..., m, n), got shape {arr.shape}")
+    arr = check_weights("W", W, what="an array of shape (..., m, n)")
+    if arr.ndim < 2 or min(arr.shape[-2:]) < 1:
+        raise ValueError(f"W must have shape (..., m, n) with m, n >= 1, got shape {arr.shape}")
     return arr
+
+
+def _threshold(name: str, value: Any) -> float:
+    return check_float(name, value, exclusive_minimum=0.0)
 
 
 def feature_norms(W: Any) -> NDArray[np.float64]:
@@ -90,17 +94,19 @@ def n_represented(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> NDArray[n
     the count depends on the threshold (m = 19, n = 64 gives norms ≈ 0.54 and a count of 64).
     ‖W‖²_F (= m/D*) is then the better continuous measure.
     """
+    threshold = _threshold("threshold", threshold)
     return np.sum(feature_norms(W) > threshold, axis=-1)
 
 
 def phase_label_n2m1(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> NDArray[np.str_]:
-    """Phase of n=2, m=1 models (DESIGN.md labels): (..., 1, 2) -> (...) strings.
+    """Phase of n=2, m=1 models (labels of docs/conventions.md): (..., 1, 2) -> (...) strings.
 
     Feature 0 is the first feature, feature 1 the extra one. ``"not_represented"``: only feature 0
     represented; ``"dedicated"``: only the extra feature; ``"superposition"``: both, opposite
     signs; ``"confused"``: both, same sign; ``"none"``: neither.
     """
     arr = _as_numpy(W)
+    threshold = _threshold("threshold", threshold)
     if arr.shape[-2:] != (1, 2):
         raise ValueError(f"phase_label_n2m1 needs W of shape (..., 1, 2), got {arr.shape}")
     w = arr[..., 0, :]
@@ -129,6 +135,8 @@ def phase_label_n3m2(
     ``"other"``: anything else (e.g. a triangle, or fewer than two features represented).
     """
     arr = _as_numpy(W)
+    threshold = _threshold("threshold", threshold)
+    antipodal_cosine = check_float("antipodal_cosine", antipodal_cosine, minimum=-1.0, maximum=1.0)
     if arr.shape[-2:] != (2, 3):
         raise ValueError(f"phase_label_n3m2 needs W of shape (..., 2, 3), got {arr.shape}")
     norms = feature_norms(arr)

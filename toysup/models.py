@@ -15,7 +15,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from toysup.config import ModelConfig
+from toysup._validation import check_choice, check_int
+from toysup.config import ACTIVATIONS, REDUCTIONS, ModelConfig
 
 
 def xavier_std(n_features: int, n_hidden: int) -> float:
@@ -46,8 +47,29 @@ def init_weights(
     return W.mul_(2 * bound).sub_(bound)
 
 
+def _check_shapes(**tensors: Tensor) -> None:
+    """W (I, m, n), b (I, n), x (I, B, n), importance (I, n): tensors with matching I and n."""
+    expected = {"W": "(I, m, n)", "b": "(I, n)", "x": "(I, batch, n)", "importance": "(I, n)"}
+    for name, t in tensors.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of shape {expected[name]}, got {t!r}")
+    W = tensors["W"]
+    if W.ndim != 3:
+        raise ValueError(f"W must have shape (instances, m, n), got shape {tuple(W.shape)}")
+    i, _, n = W.shape
+    for name, t in tensors.items():
+        ndim = 3 if name in ("W", "x") else 2
+        if t.ndim != ndim or t.shape[0] != i or t.shape[-1] != n:
+            raise ValueError(
+                f"{name} must have shape {expected[name]} with I = {i} instances and n = {n} "
+                f"features (W has shape {tuple(W.shape)}), got shape {tuple(t.shape)}"
+            )
+
+
 def reconstruct(W: Tensor, b: Tensor, x: Tensor, activation: str = "relu") -> Tensor:
     """``x'`` for ``x`` of shape ``(instances, batch, features)``; returns the same shape."""
+    _check_shapes(W=W, b=b, x=x)
+    check_choice("activation", activation, ACTIVATIONS)
     h = torch.einsum("imn,ibn->ibm", W, x)  # (instances, batch, hidden)
     out = torch.einsum("imn,ibm->ibn", W, h) + b[:, None, :]  # (instances, batch, features)
     return torch.relu(out) if activation == "relu" else out
@@ -66,6 +88,8 @@ def loss_per_instance(
     ``importance`` has shape ``(instances, features)``. ``reduction="mean"`` divides by the number
     of features (the reference notebook's convention).
     """
+    _check_shapes(W=W, b=b, x=x, importance=importance)
+    check_choice("reduction", reduction, REDUCTIONS)
     err = importance[:, None, :] * (x - reconstruct(W, b, x, activation)) ** 2
     loss = err.sum(-1).mean(-1)
     return loss / x.shape[-1] if reduction == "mean" else loss
@@ -83,6 +107,11 @@ class ToyModel(nn.Module):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
+        if not isinstance(config, ModelConfig):
+            raise TypeError(f"config must be a ModelConfig, got {config!r}")
+        n_instances = check_int("n_instances", n_instances)
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {generator!r}")
         self.config = config
         self.W = nn.Parameter(init_weights(config, n_instances, generator=generator, dtype=dtype))
         self.b = nn.Parameter(torch.zeros(n_instances, config.n_features, dtype=dtype))

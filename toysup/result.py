@@ -1,7 +1,7 @@
 """The trainer's result: parameters, losses and history, saved as ``.npz`` arrays plus JSON.
 
 Loading never runs code: arrays are read with ``allow_pickle=False`` and configurations are rebuilt
-from JSON by their validating constructors.
+from JSON by their validating constructors; what was read is checked (:mod:`toysup._result_files`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from toysup._result_files import check_arrays, read_arrays, read_configs, read_meta
+from toysup._result_summary import train_result_summary
+from toysup._summary import Summarized, Summary
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
 
 SCHEMA = 1
@@ -35,8 +38,8 @@ _ARRAYS = (
 )
 
 
-@dataclass(frozen=True, eq=False)
-class TrainResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class TrainResult(Summarized):
     """What :func:`toysup.train.train` returns. C = configurations (``features.n_instances``),
     k = seeds per configuration (``training.n_seeds``), m = hidden, n = features.
 
@@ -53,6 +56,8 @@ class TrainResult:
         history_steps: (T,) 0-based steps at which the training loss was logged.
         history_loss: (T, C, k) training-batch loss at those steps.
         info: device, workers, blocks, samplers, runtime and versions (JSON-friendly).
+
+    Printed, it is a short summary: the settings and one row per configuration.
     """
 
     features: FeatureConfig
@@ -71,17 +76,26 @@ class TrainResult:
     history_loss: NDArray[np.float64]
     info: dict[str, Any] = field(default_factory=dict)
 
+    def _summary(self) -> Summary:
+        return train_result_summary(self)
+
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write ``path/arrays.npz`` and ``path/result.json`` atomically; return ``path``.
 
         Refuses to replace an existing ``path`` unless ``overwrite=True``. Nothing half-written is
-        left behind: files go to a temporary directory that is renamed into place.
+        left behind: files go to a temporary directory that is renamed into place (an existing
+        ``path`` is moved aside first and removed only once the new one is in place).
         """
-        target = Path(path)
+        target = _check_path(path)
         if target.exists() and not overwrite:
             raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        except OSError as exc:
+            raise type(exc)(
+                exc.errno, f"cannot write a result to {target}: {exc.strerror}"
+            ) from exc
         try:
             np.savez(tmp / "arrays.npz", **{name: getattr(self, name) for name in _ARRAYS})
             meta = {
@@ -92,9 +106,7 @@ class TrainResult:
                 "info": self.info,
             }
             (tmp / "result.json").write_text(json.dumps(meta, indent=2))
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
+            _swap_into_place(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -102,24 +114,47 @@ class TrainResult:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TrainResult:
-        """Read a result written by :meth:`save` (no pickle)."""
-        source = Path(path)
-        meta_path, arrays_path = source / "result.json", source / "arrays.npz"
-        if not meta_path.is_file() or not arrays_path.is_file():
+        """Read a result written by :meth:`save` (no pickle) and check it.
+
+        Raises:
+            FileNotFoundError: ``path`` or one of its two files is missing.
+            ValueError: a file is damaged or the result does not hold together (shapes against
+                the configurations, dtypes, finite values, the best seed); the message names
+                the file.
+        """
+        source = _check_path(path)
+        if not source.is_dir():
             raise FileNotFoundError(
-                f"{source} is not a saved TrainResult (needs result.json and arrays.npz)"
+                f"{source} is not a folder holding a saved TrainResult (result.json and arrays.npz)"
             )
-        meta = json.loads(meta_path.read_text())
-        if meta.get("schema") != SCHEMA:
-            raise ValueError(f"unsupported result schema {meta.get('schema')!r}; expected {SCHEMA}")
-        with np.load(arrays_path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in _ARRAYS}
-        return cls(
-            features=FeatureConfig.from_dict(meta["features"]),
-            model=ModelConfig.from_dict(meta["model"]),
-            training=TrainConfig.from_dict(
-                {k: tuple(v) if k == "betas" else v for k, v in meta["training"].items()}
-            ),
-            info=meta["info"],
-            **arrays,
-        )
+        meta_path, arrays_path = source / "result.json", source / "arrays.npz"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{meta_path} is missing (a saved TrainResult needs it)")
+        meta = read_meta(meta_path, SCHEMA)
+        features, model, training = read_configs(meta_path, meta)
+        arrays = read_arrays(arrays_path, _ARRAYS)
+        check_arrays(arrays_path, arrays, features, model, training)
+        return cls(features=features, model=model, training=training, info=meta["info"], **arrays)
+
+
+def _check_path(path: Any) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike (a folder), got {path!r}")
+    return Path(path)
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``; an existing ``target`` is moved aside first and deleted
+    last, so that at every moment one complete copy exists."""
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent)) / "old"
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    finally:
+        shutil.rmtree(old.parent, ignore_errors=True)

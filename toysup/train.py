@@ -26,14 +26,17 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from toysup._blocks import Block, derive_seed, make_block, plan_blocks, uniform_source
+from toysup._limits import check_fits
 from toysup._progress import Progress
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
+from toysup.divergence import divergence_message, trivial_loss, worse_than
 from toysup.evaluate import estimate_loss
 from toysup.models import init_weights
 from toysup.optim import lr_multiplier
@@ -44,7 +47,9 @@ _STREAM_INIT, _STREAM_TRAIN, _STREAM_EVAL = 0, 1, 2
 
 class TrainingDivergedError(FloatingPointError):
     """Raised when an instance's gradient (before it reaches W and b) or loss becomes NaN or
-    infinite. ``instance`` (caller's order), ``config``, ``seed`` and ``step`` say where."""
+    infinite, or its final loss is clearly worse than the trivial model's and its own at
+    initialisation (:mod:`toysup.divergence`). ``instance`` (caller's order), ``config``, ``seed``
+    and ``step`` say where."""
 
     def __init__(self, message: str, *, instance: int, config: int, seed: int, step: int) -> None:
         super().__init__(message)
@@ -113,12 +118,15 @@ def train(
         A :class:`~toysup.result.TrainResult` (best seed per configuration, and all seeds).
 
     Raises:
-        ValueError: incompatible configurations, bad ``workers`` or an unavailable device.
-        TrainingDivergedError: an instance's gradient or loss became NaN/inf (names instance and
-            step).
+        ValueError: incompatible configurations, bad ``workers``, an unavailable device, densities
+            below the dtype's smallest normal number, or a run too large for memory.
+        TrainingDivergedError: an instance's gradient or loss became NaN/inf, or its final loss is
+            worse than the trivial model's (W = 0) and than at initialisation (names instance,
+            step and losses).
     """
     training = training if training is not None else TrainConfig()
     _check_compatible(features, model, training)
+    check_fits(features, model, training)
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):
@@ -176,6 +184,9 @@ def train(
             if not np.all(np.isfinite(seed_loss)):
                 bad = np.flatnonzero(~np.isfinite(seed_loss)).tolist()
                 raise _Diverged(bad, training.steps, "final loss")
+            _check_not_worse_than_trivial(
+                seed_loss, seed_stderr, blocks, W0, instance_order, features, model, training
+            )
     except _Diverged as err:
         raise _named_divergence(err, instance_order, n_seeds) from None
     finally:
@@ -347,6 +358,42 @@ def _named_divergence(
         "importances and densities"
     )
     return TrainingDivergedError(message, instance=first, config=config, seed=seed, step=err.step)
+
+
+def _check_not_worse_than_trivial(
+    seed_loss: np.ndarray,
+    seed_stderr: np.ndarray,
+    blocks: list[Block],
+    W0: Tensor,
+    instance_order: np.ndarray,
+    features: FeatureConfig,
+    model: ModelConfig,
+    training: TrainConfig,
+) -> None:
+    """Raise :class:`TrainingDivergedError` for runs that ended clearly worse than both the
+    trivial model (W = 0, best constant bias) and their own initialisation, evaluated on the same
+    examples (:mod:`toysup.divergence`). Losses are in internal order."""
+    n_seeds = training.n_seeds
+    trivial = trivial_loss(features, model, loss_reduction=training.loss_reduction)
+    trivial = trivial[instance_order // n_seeds]
+    suspects = worse_than(seed_loss, seed_stderr, trivial)
+    if not suspects.any():
+        return
+    start = [replace(b, W=W0[b.start : b.stop], b=torch.zeros_like(b.b)) for b in blocks]
+    initial, _ = _evaluate(start, features, model, training, W0.device)
+    bad = np.flatnonzero(suspects & worse_than(seed_loss, seed_stderr, initial))
+    if bad.size == 0:
+        return
+    j = int(bad[np.argmin(instance_order[bad])])
+    first = int(instance_order[j])
+    config, seed = divmod(first, n_seeds)
+    message = divergence_message(
+        instance=first, config=config, seed=seed, loss=float(seed_loss[j]),
+        trivial=float(trivial[j]), initial=float(initial[j]), lr=training.lr, count=bad.size,
+    )  # fmt: skip
+    raise TrainingDivergedError(
+        message, instance=first, config=config, seed=seed, step=training.steps
+    )
 
 
 @torch.no_grad()

@@ -19,9 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory import n2m1, n3m2
+from theory._summary import Summarized, Summary
 from toysup import FeatureConfig, ModelConfig, TrainConfig, train
 from toysup.metrics import phase_label_n2m1, phase_label_n3m2
 from verify import compare
+from verify.summaries import diagram_summary
 
 SUPPORTED = ((2, 1), (3, 2))
 SUPERPOSITION = {(2, 1): ("superposition",), (3, 2): ("superposition_extra", "superposition_pair")}
@@ -106,8 +108,8 @@ class DiagramSettings:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-@dataclass(frozen=True, eq=False)
-class Diagram:
+@dataclass(frozen=True, eq=False, repr=False)
+class Diagram(Summarized):
     """A computed phase diagram. Maps are (P, R): one row per density, one column per importance.
 
     ``seed_labels``/``selection_loss`` are (P, R, K) over seeds; ``W`` (P, R, K, m, n) and
@@ -140,6 +142,9 @@ class Diagram:
         if (self.settings.n_features, self.settings.n_hidden) == (2, 1):
             return tuple(n2m1.PHASES)
         return (*n3m2.LABELS, "other")
+
+    def _summary(self) -> Summary:
+        return diagram_summary(self)
 
 
 def cell_features(settings: DiagramSettings) -> FeatureConfig:

@@ -163,6 +163,7 @@ def write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
         candidate_curve=_candidate_curve(diagram),
         labels=diagram.labels,
         title=_title(diagram),
+        footer=_footer(diagram),
     )
     names += job.save_figure(fig, tmp, "phase_diagram")
     names.insert(0, "summary.json")
@@ -200,7 +201,20 @@ def _candidate_curve(diagram: Diagram) -> tuple[np.ndarray, np.ndarray]:
 
 def _title(diagram: Diagram) -> str:
     s = diagram.settings
-    return f"n={s.n_features}, m={s.n_hidden}: {s.seeds} seeds/cell, {s.steps} steps"
+    dims = "dimension" if s.n_hidden == 1 else "dimensions"
+    return (
+        f"Phase diagram, n = {s.n_features} features in m = {s.n_hidden} {dims}: theory vs trained"
+    )
+
+
+def _footer(diagram: Diagram) -> str:
+    """The run's settings, for the figure's footer."""
+    s = diagram.settings
+    rule = "lowest loss kept" if s.selection == "best" else "worst dropped, majority"
+    return (
+        f"{s.resolution}×{s.resolution} cells, {s.seeds} seeds per cell ({rule}), "
+        f"{s.steps} steps, {s.optimizer} lr {s.lr:g} {s.schedule}, batch {s.batch}, seed {s.seed}"
+    )
 
 
 def _save_maps(diagram: Diagram, tmp: Path) -> None:

@@ -3,7 +3,7 @@
 Every numeric comparison states its tolerance and why. References are independent of the code
 under test: adaptive quadrature (scipy), Monte Carlo with a fixed seed, the sympy expression
 evaluated in high-precision arithmetic (mpmath), finite differences, and closed forms from
-REFERENCE.md / the paper.
+the paper (Elhage et al. 2022, "Superposition as a Phase Change").
 """
 
 from __future__ import annotations
@@ -358,14 +358,14 @@ def test_dense_limit_is_the_both_active_integral():
 @pytest.mark.parametrize("r", [0.1, 0.5, 1.0, 3.0])
 @pytest.mark.parametrize("p", [0.001, 0.2, 0.7, 1.0])
 def test_reference_closed_forms(r, p):
-    # REFERENCE.md: the three candidates' losses (sum over features).
+    # The paper's three candidates' losses (sum over features; docs/theory.md §2).
     imp = [1.0, r]
     var = p / 3 - p * p / 4
     assert float(n2m1.expected_loss([1, 0], [0, p / 2], p, imp)) == pytest.approx(r * var, 1e-13)
     assert float(n2m1.expected_loss([0, 1], [p / 2, 0], p, imp)) == pytest.approx(var, 1e-13)
     anti = (1 + r) * p * p / 6
     assert float(n2m1.expected_loss([1, -1], [0, 0], p, imp)) == pytest.approx(anti, 1e-13)
-    # REFERENCE.md: at W = [1, −1], b = 0 the bias gradient is −I_i p²/3.
+    # docs/theory.md §2: at W = [1, −1], b = 0 the bias gradient is −I_i p²/3.
     _, _, g_b = n2m1.expected_loss_and_grad([1, -1], [0, 0], p, imp)
     np.testing.assert_allclose(g_b, [-p * p / 3, -r * p * p / 3], rtol=1e-12)
 
@@ -558,7 +558,7 @@ def test_cache_round_trip(tmp_path, monkeypatch):
     record = json.loads((tmp_path / files[0]).read_text())
     assert record["description"]["importance"] == r
     with np.load(tmp_path / files[1], allow_pickle=False) as data:  # no pickle needed
-        assert set(data.files) == {"w", "b", "loss", "converged", "labels"}
+        assert set(data.files) == {"w", "b", "loss", "objective", "converged", "labels"}
 
     def boom(*args, **kwargs):
         raise AssertionError("recomputed despite the cache")

@@ -351,4 +351,4 @@ def test_run_without_the_lps_still_makes_a_figure():
     assert np.all(r.successes[("lp_learned", "exact")] == -1)
     assert np.all(r.successes[("lp_gaussian", "exact")] == -1)
     assert math.isnan(r.transitions["lp_gaussian/exact"][0].rho)
-    assert len(bridge_figure(r).axes) == 4
+    assert len(bridge_figure(r).axes) == 2
