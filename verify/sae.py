@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 from scipy import stats as sps
 from scipy.optimize import linear_sum_assignment
 
+from theory._summary import Summarized, Summary, fmt, fmt_interval
 from toysup import TrainResult, sample_features
 from toysup.metrics import REPRESENTED_THRESHOLD
 from toysup.sae import SAEResult, activate, decode, hidden, pre_activations
@@ -75,8 +76,8 @@ SEED_STATISTICS = (
 )
 
 
-@dataclass(frozen=True, eq=False)
-class RecoveryResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class RecoveryResult(Summarized):
     """SAE recovery of the toy model's features; C configurations, S SAE seeds, n features,
     K sensitivity thresholds.
 
@@ -95,6 +96,8 @@ class RecoveryResult:
         matched_latent: (C, S, n) the latent matched to each feature (-1: none).
         thresholds: (K,); seed_recovered_at: (C, S, K) recovered counts at each threshold.
         threshold, level, n_samples, seed: settings.
+
+    Printed, it is a verdict, the settings and one row per configuration.
     """
 
     label: str
@@ -160,37 +163,49 @@ class RecoveryResult:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(rep > 0, self.seed_recovered / np.maximum(rep, 1), np.nan)
 
-    def __repr__(self) -> str:
-        S, pct = self.n_seeds, round(100 * self.level)
-        rec = self.interval("recovered")
-        lines = [
-            f"RecoveryResult({self.label}: {self.n_configs} configurations × {S} seeds, "
-            f"m={self.n_hidden}; recovered = matched cosine ≥ {self.threshold:g}; "
-            f"{pct}% t-intervals over seeds)",
-            f"{'config':>6} {'density':>8} {'repr.':>5} {'recovered (mean [CI])':>23} "
-            f"{'MCC':>6} {'L0':>6} {'dead':>5} {'dense':>5} {'loss rec.':>9}",
-        ]
-        mcc, l0, lr = self.mean("mcc"), self.mean("l0"), self.mean("loss_recovered")
-        rec_mean = self.mean("recovered")
-        for i in range(self.n_configs):
-            ci = "" if not np.all(np.isfinite(rec[i])) else f"[{rec[i, 0]:.1f}, {rec[i, 1]:.1f}]"
-            lines.append(
-                f"{i:>6} {self.density[i]:>8.3g} {self.represented[i]:>5} "
-                f"{rec_mean[i]:>8.1f} {ci:>14} {mcc[i]:>6.3f} {l0[i]:>6.2f} "
-                f"{self.dead[i]:>5} {self.dense[i]:>5} {lr[i]:>9.3f}"
-            )
-        if self.n_configs > 12:
-            lines = lines[:2] + lines[2:8] + ["   ..."] + lines[-5:]
+    @property
+    def verdict(self) -> str:
+        """One line: features recovered on average, and where the SAE finds more than m."""
+        pct = round(100 * self.level)
         total_rep = int(self.represented.sum())
-        total_rec = float(rec_mean.sum())
-        share = total_rec / total_rep if total_rep else float("nan")
-        above = int(np.sum(rec[:, 0] > self.n_hidden)) if S > 1 else 0
-        lines.append(
-            f"verdict: {total_rec:.1f} of {total_rep} represented features recovered on average "
-            f"({100 * share:.0f}%); in {above} of {self.n_configs} configurations the SAE "
-            f"recovers more than m={self.n_hidden} features (lower {pct}% bound)"
+        total_rec = float(self.mean("recovered").sum())
+        share = f" ({100 * total_rec / total_rep:.0f}%)" if total_rep else ""
+        above = (
+            int(np.sum(self.interval("recovered")[:, 0] > self.n_hidden)) if self.n_seeds > 1 else 0
         )
-        return "\n".join(lines)
+        return (
+            f"{fmt(total_rec)} of {total_rep} represented features recovered on average{share}; "
+            f"more than m = {self.n_hidden} (lower {pct}% bound) in {above} of "
+            f"{self.n_configs} configurations"
+        )
+
+    def _summary(self) -> Summary:
+        pct = round(100 * self.level)
+        lines = [
+            ("recovered", f"matched cosine ≥ {fmt(self.threshold)} (one-to-one, Hungarian)"),
+            ("intervals", f"{pct}% t-intervals over {self.n_seeds} SAE seeds"),
+            ("examples", f"{self.n_samples} fresh per configuration, seed {self.seed}"),
+        ]
+        header = ["config", "density", "repr.", "recovered", f"{pct}% interval", "MCC", "L0",
+                  "dead", "dense", "loss rec."]  # fmt: skip
+        rec, ci = self.mean("recovered"), self.interval("recovered")
+        mcc, l0, lr = self.mean("mcc"), self.mean("l0"), self.mean("loss_recovered")
+        rows = [
+            [
+                str(i),
+                fmt(self.density[i]),
+                str(int(self.represented[i])),
+                fmt(rec[i]),
+                fmt_interval(ci[i]) if np.all(np.isfinite(ci[i])) else "—",
+                fmt(mcc[i]),
+                fmt(l0[i]),
+                str(int(self.dead[i])),
+                str(int(self.dense[i])),
+                fmt(lr[i]),
+            ]
+            for i in range(self.n_configs)
+        ]
+        return Summary(f"RecoveryResult: {self.label}", self.verdict, lines, header, rows)
 
 
 def seed_interval(values: NDArray[np.float64], level: float) -> NDArray[np.float64]:

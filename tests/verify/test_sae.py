@@ -179,9 +179,10 @@ def test_bad_arguments_and_a_different_toy():
 
 def test_repr_is_a_short_table_with_a_verdict():
     toy = hand_built_toy(random_orthogonal(2, 3), np.array([[0.1], [0.2]]))
-    text = repr(recovery(_perfect(toy, seeds=3), toy, n_samples=256))
+    r = recovery(_perfect(toy, seeds=3), toy, n_samples=256)
+    text = repr(r)
     lines = text.splitlines()
-    assert lines[0].startswith("RecoveryResult(relu w3") and lines[-1].startswith(
-        "verdict: 6.0 of 6"
-    )
-    assert len(lines) == 5 and "array" not in text
+    assert lines[0].startswith("RecoveryResult: relu w3 l1=0.1 — 6 of 6 represented features")
+    assert "more than m = 3 (lower 95% bound) in 0 of 2" in lines[0]
+    assert len(lines) == 1 + 3 + 1 + 2 and "array" not in text  # verdict, settings, table
+    assert "<table>" in r._repr_html_()

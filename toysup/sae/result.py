@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from toysup._summary import Summarized, Summary, fmt, fmt_range
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
+from toysup.result import _swap_into_place
 from toysup.sae.config import SAEConfig
 
 SCHEMA = 1
@@ -48,8 +50,15 @@ _SHAPES: dict[str, tuple[str, ...]] = {
 _INTEGER = ("best_seed", "seed_dead", "seed_resampled", "history_steps")
 
 
-@dataclass(frozen=True, eq=False)
-class SAEResult:
+#: per-seed arrays and the best-seed arrays taken from them
+_BEST_OF = {
+    "W_enc": "seed_W_enc", "b_enc": "seed_b_enc", "W_dec": "seed_W_dec", "b_dec": "seed_b_dec",
+    "threshold": "seed_threshold", "loss": "seed_loss", "mse": "seed_mse", "l0": "seed_l0",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SAEResult(Summarized):
     """SAEs trained on one toy model's hidden activations: C = configurations of the toy model,
     S = SAE seeds per configuration (``training.n_seeds``), w = ``config.width``, m hidden.
 
@@ -70,6 +79,8 @@ class SAEResult:
             during training (counted once per resampling).
         history_steps, history_loss: (T,) logged steps and (T, C, S) training-batch objective.
         info: device, dtype, workers, blocks, runtime, versions.
+
+    Printed, it is a short summary: the settings, a verdict and one row per configuration.
     """
 
     config: SAEConfig
@@ -109,33 +120,35 @@ class SAEResult:
     def n_seeds(self) -> int:
         return int(self.seed_loss.shape[1])
 
-    def __repr__(self) -> str:
-        c = self.config
-        density = self.features.density_array.mean(1)
-        lines = [
-            f"SAEResult({c.label}: {self.n_configs} configurations × {self.n_seeds} seeds, "
-            f"{self.training.steps} steps, batch {self.training.batch_size}, "
-            f"n={self.model.n_features}, m={self.model.n_hidden})",
-            f"{'config':>6} {'density':>8} {'loss':>10} {'mse':>10} {'L0':>6} "
-            f"{'dead':>9} {'resampled':>9}",
-        ]
-        for i in range(self.n_configs):
-            dead = self.seed_dead[i]
-            lines.append(
-                f"{i:>6} {density[i]:>8.3g} {self.loss[i]:>10.4g} {self.mse[i]:>10.4g} "
-                f"{self.l0[i]:>6.2f} {dead.min():>4}–{dead.max():<4} "
-                f"{int(self.seed_resampled[i].sum()):>9}"
-            )
-        relative = self.seed_mse / np.maximum(self.toy_variance()[:, None], 1e-30)
-        lines.append(
-            f"verdict: median fraction of variance unexplained {np.median(relative):.3g} "
-            f"(range {relative.min():.3g}–{relative.max():.3g}); median L0 "
-            f"{np.median(self.seed_l0):.2f}; dead latents per SAE {int(self.seed_dead.min())}–"
-            f"{int(self.seed_dead.max())} of {c.width}"
+    def _summary(self) -> Summary:
+        c, tr = self.config, self.training
+        fvu = self.seed_mse / np.maximum(self.toy_variance()[:, None], 1e-30)
+        verdict = (
+            f"median fraction of variance unexplained {fmt(np.median(fvu))}, median L0 "
+            f"{fmt(np.median(self.seed_l0))}, dead latents {fmt_range(self.seed_dead)} of {c.width}"
         )
-        if self.n_configs > 12:
-            lines = lines[:2] + lines[2:8] + ["   ..."] + lines[-7:]
-        return "\n".join(lines)
+        lines = [
+            ("toy model", f"n = {self.model.n_features} features, m = {self.model.n_hidden} "
+                          f"hidden, {self.n_configs} configurations"),
+            ("training", f"{tr.steps} steps, batch {tr.batch_size}, {tr.optimizer} lr "
+                         f"{fmt(tr.lr)} ({tr.schedule}), {self.n_seeds} seeds, best kept by "
+                         f"objective on {tr.eval_samples} examples"),
+        ]  # fmt: skip
+        header = ["config", "density", "objective", "mse", "L0", "dead", "resampled"]
+        density = self.features.density_array
+        rows = [
+            [
+                str(i),
+                fmt_range(density[i]),
+                fmt(self.loss[i]),
+                fmt(self.mse[i]),
+                fmt(self.l0[i]),
+                fmt_range(self.seed_dead[i]),
+                str(int(self.seed_resampled[i].sum())),
+            ]
+            for i in range(self.n_configs)
+        ]
+        return Summary(f"SAEResult: {c.label}", verdict, lines, header, rows)
 
     def toy_variance(self) -> NDArray[np.float64]:
         """(C,) total variance ``E‖h − E h‖²`` of the linear hidden activations ``h = W x``, in
@@ -169,9 +182,7 @@ class SAEResult:
                 "info": self.info,
             }
             (tmp / "sae.json").write_text(json.dumps(meta, indent=2))
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
+            _swap_into_place(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -205,12 +216,17 @@ class SAEResult:
             raise ValueError(f"{meta_path}: invalid content: {exc}") from None
         try:
             with np.load(arrays_path, allow_pickle=False) as data:
+                if not hasattr(data, "files"):
+                    raise ValueError("it holds a single array, not an .npz archive")
                 missing = sorted(set(_SHAPES) - set(data.files))
                 if missing:
                     raise ValueError(f"missing arrays {missing}")
                 arrays = {name: data[name] for name in _SHAPES}
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{arrays_path}: cannot read the arrays: {exc}") from None
+        except Exception as exc:  # zipfile, zlib, struct, pickle refusals: all say "damaged"
+            raise ValueError(
+                f"{arrays_path} is damaged or not an arrays.npz written by SAEResult.save "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
         sizes = {
             "C": features.n_instances,
             "S": training.n_seeds,
@@ -233,6 +249,17 @@ class SAEResult:
                 raise ValueError(f"{arrays_path}: {name} must be {kind}, got dtype {arr.dtype}")
             if not integer and name != "history_loss" and not np.all(np.isfinite(arr)):
                 raise ValueError(f"{arrays_path}: {name} holds NaN or infinite values")
+        best, rows = arrays["best_seed"], np.arange(sizes["C"])
+        if np.any((best < 0) | (best >= sizes["S"])) or np.any(
+            arrays["seed_loss"][rows, np.clip(best, 0, sizes["S"] - 1)]
+            != arrays["seed_loss"].min(axis=1)
+        ):
+            raise ValueError(
+                f"{arrays_path}: best_seed {best.tolist()} is not the lowest-objective seed"
+            )
+        for name, per_seed in _BEST_OF.items():
+            if not np.array_equal(arrays[name], arrays[per_seed][rows, best]):
+                raise ValueError(f"{arrays_path}: {name} differs from {per_seed}[best_seed]")
         return cls(
             config=config,
             training=training,

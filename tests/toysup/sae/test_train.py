@@ -227,8 +227,8 @@ def test_repr_is_a_short_table(orthogonal_toy):
     sae = train_sae(orthogonal_toy(C=2, n=3), SAEConfig(width=4), FAST, progress=False)
     text = repr(sae)
     lines = text.splitlines()
-    assert lines[0].startswith("SAEResult(relu w4") and lines[-1].startswith("verdict:")
-    assert len(lines) == 2 + 2 + 1 and "[" not in text  # header, two configurations, no arrays
+    assert lines[0].startswith("SAEResult: relu w4 l1=0.1 — median fraction of variance")
+    assert len(lines) == 1 + 2 + 1 + 2 and "[" not in text  # verdict, settings, table, no arrays
 
 
 @pytest.mark.gpu
