@@ -299,3 +299,26 @@ def test_accelerator_mode_reads_nothing_between_checks(orthogonal_toy, monkeypat
     with pytest.raises(TrainingDivergedError, match="step 0") as info:
         train_sae(bad, config, training, progress=False)
     assert info.value.config == 1
+
+
+def test_other_feature_distributions_are_drawn_by_sample_features(monkeypatch):
+    """A feature configuration with fields beyond independent unit features (``values``,
+    ``structure``, ``set_size``) is drawn through toysup.sample_features with those fields, so
+    the sampler's distributions reach the SAE unchanged."""
+    data_module = importlib.import_module("toysup.sae.data")
+    real, seen = data_module.sample_features, []
+
+    def recording(density, batch_size, **kwargs):
+        extras = {k: kwargs.pop(k) for k in ("values", "structure", "set_size") if k in kwargs}
+        seen.append(extras)
+        return real(density, batch_size, **kwargs)
+
+    monkeypatch.setattr(data_module, "sample_features", recording)
+    base = hand_built_toy(np.eye(2)[None], np.array([[0.5]]))
+    fields = {**base.features.to_dict(), "values": "signed", "structure": "independent",
+              "set_size": 2}  # fmt: skip
+    features = types.SimpleNamespace(**fields, density_array=base.features.density_array)
+    toy = dataclasses.replace(base, features=features)
+    sae = train_sae(toy, SAEConfig(width=3), dataclasses.replace(FAST, steps=5), progress=False)
+    assert seen and all(s == {"values": "signed", "set_size": 2} for s in seen)
+    assert sae.info["samplers"] == ["dense"]
