@@ -205,10 +205,16 @@ def run_diagram(
     phase = SUPERPOSITION[(n, m)]
     emp_boundary = compare.boundary_from_labels(empirical, p, phase=phase)
     rng = np.random.default_rng([settings.seed, 17])
-    boot = compare.bootstrap_labels(
-        seed_labels, selection_loss, n_boot=settings.bootstrap, rng=rng, select=settings.selection
-    )
-    spread = compare.boundary_spread(boot, p, phase=phase) if settings.bootstrap > 1 else None
+    spread = None  # no bootstrap (bootstrap=0 or 1): no uncertainty to report
+    if settings.bootstrap > 1:
+        boot = compare.bootstrap_labels(
+            seed_labels,
+            selection_loss,
+            n_boot=settings.bootstrap,
+            rng=rng,
+            select=settings.selection,
+        )
+        spread = compare.boundary_spread(boot, p, phase=phase)
     boundary: dict[str, Any] = {
         "phase": list(phase),
         "empirical": emp_boundary.density,

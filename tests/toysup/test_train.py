@@ -28,7 +28,7 @@ def _var(p):
 def test_dense_relu_model_keeps_exactly_top_five_features():
     """n=20, m=5, I=0.7^i, density 1: loss within 1% of Σ_{i≥5} I_i Var x = 0.0464645 (paper
     §"Basic Results": with dense features the ReLU model behaves like the linear model).
-    REFERENCE.md quotes 0.046463; the exact sum (0.7⁵ - 0.7²⁰)/(0.3 · 12) is 0.04646447."""
+    The exact sum (0.7⁵ - 0.7²⁰)/(0.3 · 12) is 0.04646447."""
     importance = 0.7 ** np.arange(20)
     optimum = importance[5:].sum() * _var(1.0)
     assert abs(optimum - (0.7**5 - 0.7**20) / 3.6) < 1e-15 and abs(optimum - 0.046463) < 2e-6
