@@ -79,7 +79,10 @@ class SAEConfig(_JsonConfig):
             object.__setattr__(self, "l0", l0)
         if kind == "topk":
             if self.k is None:
-                raise ValueError(f"kind='topk' needs k (active latents, 1 <= k <= {width})")
+                raise ValueError(
+                    f"kind='topk' needs k (active latents, an integer 1 <= k <= {width}), "
+                    f"got k={self.k!r}"
+                )
             k = check_int("k", self.k)
             if k > width:
                 raise ValueError(f"k must be <= width ({width}), got k={k}")
