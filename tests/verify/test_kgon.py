@@ -107,21 +107,22 @@ def test_run_contract_with_tiny_settings():
 
 @pytest.mark.slow
 def test_trained_kgons_against_the_family():
-    """The default comparison (docs/kgon.md §4: k = 3..8, 10 densities 1 … 0.005, best of 8
+    """The default comparison (docs/kgon.md §4: k = 3..8, 10 densities 1 … 0.005, best of 16
     seeds, 4,000 steps). The bars, and why (measured values in docs/kgon.md §4):
 
     - n = 4, 5 (where the family's polygons are the optimum of their kind): the best seed reaches
       the family's optimal loss within 1% in every cell (measured: within 0.2%), represents
       theory's number of features in every decisive cell (runner-up >= 5% worse), and at p <= 0.1
       at least half the seeds reach that loss with 95% confidence (Clopper–Pearson lower bound
-      above 1/2; measured 8/8 everywhere).
+      above 1/2; measured 15-16 of 16 everywhere).
     - n = 3 below the triangle region (p <= 0.31): the family is *not* optimal — the best seed
       beats the triangle by at least 5% (measured 10-11%) and reaches the exact n = 3, m = 2
       optimum at r = 1 (theory.n3m2, an independent computation: a dedicated feature plus an
       antipodal pair) within 1%.
     - every n: the best seed represents theory's number of features in >= 80% of the decisive
-      cells (measured 30 of 33; the misses: n = 6 at p <= 0.03, where every seed but two stops
-      on a pentagon with the sixth feature weak, 12-32% above the hexagon — a local minimum).
+      cells (measured 32 of 33; the miss: n = 6 at p = 0.009, where no seed of 16 leaves a
+      pentagon with a weak sixth feature, 27% above the hexagon — a local minimum whose basin
+      takes 80-95% of the seeds at p <= 0.05).
     """
     from theory.n3m2 import exact_optimum
 
