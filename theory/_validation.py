@@ -1,7 +1,7 @@
 """Argument checks shared by the theory modules.
 
 Every check raises ``ValueError`` (bad value) or ``TypeError`` (bad type) with a message that shows
-the offending value and what would be accepted (the project's error convention). A bool is not a
+the offending value and what would be accepted (docs/conventions.md, "Errors"). A bool is not a
 number, ``"0.5"`` is not a number (numpy would parse it), and nothing is clipped silently.
 """
 

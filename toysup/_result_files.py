@@ -34,17 +34,47 @@ SHAPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "seed_loss_stderr": ("f", ("C", "k")),
     "history_steps": ("i", ("T",)),
     "history_loss": ("f", ("T", "C", "k")),
+    # schema 2: the model family (S = len(training.snapshot_steps))
+    "loss_penalized": ("f", ("C",)),
+    "loss_penalized_stderr": ("f", ("C",)),
+    "seed_loss_penalized": ("f", ("C", "k")),
+    "seed_loss_penalized_stderr": ("f", ("C", "k")),
+    "history_penalty": ("f", ("T", "C", "k")),
+    "W_dec": ("f", ("C", "n", "m")),
+    "seed_W_dec": ("f", ("C", "k", "n", "m")),
+    "snapshot_step": ("i", ("S",)),
+    "snapshot_W": ("f", ("C", "S", "m", "n")),
+    "snapshot_b": ("f", ("C", "S", "n")),
+    "snapshot_W_dec": ("f", ("C", "S", "n", "m")),
 }
 #: best-seed arrays and the per-seed arrays they are taken from
-BEST_OF = {"W": "seed_W", "b": "seed_b", "loss": "seed_loss", "loss_stderr": "seed_loss_stderr"}
+BEST_OF = {
+    "W": "seed_W",
+    "b": "seed_b",
+    "loss": "seed_loss",
+    "loss_stderr": "seed_loss_stderr",
+    "loss_penalized": "seed_loss_penalized",
+    "loss_penalized_stderr": "seed_loss_penalized_stderr",
+    "W_dec": "seed_W_dec",
+}
+
+
+_PENALISED = (
+    "loss_penalized",
+    "loss_penalized_stderr",
+    "seed_loss_penalized",
+    "seed_loss_penalized_stderr",
+)
 
 
 class DamagedResultError(ValueError):
     """A saved result that cannot be read or does not hold together (the message names the file)."""
 
 
-def read_meta(path: Path, schema: int) -> dict[str, Any]:
-    """``result.json`` as a dict with the right schema and the four sections."""
+def read_meta(path: Path, schema: int | tuple[int, ...]) -> dict[str, Any]:
+    """``result.json`` as a dict with a readable schema (one of ``schema``) and the four
+    sections."""
+    schemas = (schema,) if isinstance(schema, int) else schema
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -56,9 +86,11 @@ def read_meta(path: Path, schema: int) -> dict[str, Any]:
             f"{path} must hold a JSON object (schema, features, model, training, info), "
             f"got {type(meta).__name__}"
         )
-    if meta.get("schema") != schema:
+    if meta.get("schema") not in schemas or isinstance(meta.get("schema"), bool):
+        readable = ", ".join(map(str, schemas))
         raise DamagedResultError(
-            f"{path} has result schema {meta.get('schema')!r}; this version reads schema {schema}"
+            f"{path} has result schema {meta.get('schema')!r}; this version reads schema "
+            f"{readable} (a newer toysup wrote it?)"
         )
     for key in ("features", "model", "training", "info"):
         if not isinstance(meta.get(key), dict):
@@ -126,6 +158,7 @@ def check_arrays(
         "m": model.n_hidden,
         "n": model.n_features,
         "T": arrays["history_steps"].shape[0] if arrays["history_steps"].ndim == 1 else -1,
+        "S": len(training.snapshot_steps),
     }
 
     def fail(problem: str) -> DamagedResultError:
@@ -146,22 +179,32 @@ def check_arrays(
             )
         if kind == "f" and not np.all(np.isfinite(arr)):
             raise fail(f"array {name!r} holds NaN or infinite values")
-    for name in ("loss", "loss_stderr", "seed_loss", "seed_loss_stderr"):
-        if np.any(arrays[name] < 0):
+    for name in ("loss", "loss_stderr", "seed_loss", "seed_loss_stderr", *_PENALISED):
+        if name in arrays and np.any(arrays[name] < 0):
             raise fail(f"array {name!r} holds negative values (losses and errors are >= 0)")
     best, k = arrays["best_seed"], training.n_seeds
     if np.any((best < 0) | (best >= k)):
         raise fail(f"best_seed must lie in [0, {k}) (n_seeds = {k}), got {best.tolist()}")
-    lowest = np.argmin(arrays["seed_loss"], axis=1)
-    if np.any(arrays["seed_loss"][np.arange(best.size), best] != arrays["seed_loss"].min(axis=1)):
+    # seeds are selected by the objective trained: the loss plus penalty (schema 2)
+    chosen_by = "seed_loss_penalized" if "seed_loss_penalized" in arrays else "seed_loss"
+    by = arrays[chosen_by]
+    lowest = np.argmin(by, axis=1)
+    if np.any(by[np.arange(best.size), best] != by.min(axis=1)):
         raise fail(
-            f"best_seed {best.tolist()} is not the lowest-loss seed of seed_loss "
+            f"best_seed {best.tolist()} is not the lowest-loss seed of {chosen_by} "
             f"({lowest.tolist()})"
         )
     rows = np.arange(best.size)
     for name, per_seed in BEST_OF.items():
-        if not np.array_equal(arrays[name], arrays[per_seed][rows, best]):
+        if name in arrays and not np.array_equal(arrays[name], arrays[per_seed][rows, best]):
             raise fail(f"array {name!r} differs from {per_seed}[best_seed]")
+    if "snapshot_step" in arrays and arrays["snapshot_step"].tolist() != list(
+        training.snapshot_steps
+    ):
+        raise fail(
+            f"snapshot_step {arrays['snapshot_step'].tolist()} differs from the training "
+            f"configuration's snapshot_steps {list(training.snapshot_steps)}"
+        )
     steps = arrays["history_steps"]
     if steps.size and (np.any(np.diff(steps) <= 0) or steps[0] < 0 or steps[-1] >= training.steps):
         raise fail(

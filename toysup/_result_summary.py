@@ -28,6 +28,8 @@ def train_result_summary(result: Any) -> Summary:
         f"TrainResult: {f.n_instances} configuration{'s' * (f.n_instances != 1)} × "
         f"{tr.n_seeds} seed{'s' * (tr.n_seeds != 1)}, n = {mdl.n_features} features, "
         f"m = {mdl.n_hidden} hidden, {mdl.activation} output"
+        + (", ReLU hidden layer" if mdl.hidden_activation == "relu" else "")
+        + ("" if mdl.tied else ", untied decoder")
     )
     reduction = "summed over features" if tr.loss_reduction == "sum" else "mean over features"
     lines = [
@@ -36,6 +38,19 @@ def train_result_summary(result: Any) -> Summary:
         ("loss", f"on {tr.eval_samples} fresh examples, {reduction}; best of {tr.n_seeds} "
                  f"seed{'s' * (tr.n_seeds != 1)}"),
     ]  # fmt: skip
+    family = [
+        f"{f.values} values" if f.values != "unit" else "",
+        f"{f.structure} sets of {f.set_size}" if f.structure != "independent" else "",
+        "target |x|" if tr.target == "abs" else "",
+        f"l1_hidden {fmt(tr.l1_hidden)}" if tr.l1_hidden else "",
+        f"l1_weights {fmt(tr.l1_weights)}" if tr.l1_weights else "",
+        f"{len(tr.snapshot_steps)} snapshots" if tr.snapshot_steps else "",
+    ]
+    if any(family):  # the model family's settings, and the loss with its penalty
+        lines.append(("family", ", ".join(item for item in family if item)))
+    if tr.l1_hidden or tr.l1_weights:
+        penalised = ", ".join(fmt(v) for v in np.asarray(result.loss_penalized)[:8])
+        lines.append(("with penalty", f"loss + penalty {penalised}"))
     W = np.asarray(result.W, dtype=np.float64)
     represented = (np.linalg.norm(W, axis=-2) > REPRESENTED_THRESHOLD).sum(-1)
     header = ["config", "density", "importance", "loss", "± stderr", "best seed", "represented"]

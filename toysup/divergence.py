@@ -18,8 +18,8 @@ final loss estimate, and ``1 %`` of the reference, so that a model that learns (
 (a density so low that the best model is the trivial one, or a run of a few steps) never trips
 it.
 
-To add a model family: give :func:`target_moments` the family's target law (signed or
-correlated features, ``|x|`` targets) and :func:`output_range` its output activation.
+The model family enters through :func:`target_moments` (signed values, ``|x|`` targets; the set
+structure does not change a feature's moments) and :func:`output_range` (the output activation).
 """
 
 from __future__ import annotations
@@ -40,13 +40,17 @@ FloatArray = NDArray[np.float64]
 GELU_MIN = -0.1699712074799
 
 
-def target_moments(features: Any) -> tuple[FloatArray, FloatArray]:
+def target_moments(features: Any, target: str = "identity") -> tuple[FloatArray, FloatArray]:
     """``(E[t], E[t²])`` of every target, each of shape ``(n_instances, n_features)``.
 
-    The features of :class:`toysup.FeatureConfig`: zero w.p. ``1 − p``, else ``Uniform[0, 1]``.
-    """
+    The features of :class:`toysup.FeatureConfig`: zero w.p. ``1 − p``, else ``Uniform[0, 1]``
+    (``values="unit"``) or ``Uniform[−1, 1]`` (``"signed"``), whatever the set structure (each
+    feature's marginal density is p). ``E[t²] = p/3`` in every case; ``E[t] = p/2``, except for
+    signed values with the identity target (``t = x``), where it is 0. ``target="abs"`` is
+    ``t = |x|``."""
     p = features.density_array
-    return p / 2, p / 3
+    signed_identity = getattr(features, "values", "unit") == "signed" and target != "abs"
+    return (np.zeros_like(p) if signed_identity else p / 2), p / 3
 
 
 def output_range(model: Any) -> tuple[float, float]:
@@ -65,10 +69,14 @@ def output_range(model: Any) -> tuple[float, float]:
     return ranges[model.activation]
 
 
-def trivial_loss(features: Any, model: Any, *, loss_reduction: str = "sum") -> FloatArray:
+def trivial_loss(
+    features: Any, model: Any, *, loss_reduction: str = "sum", target: str = "identity"
+) -> FloatArray:
     """Loss of the best model with ``W = 0`` (module docstring), per configuration: shape
-    ``(n_instances,)``, in the trainer's convention (summed over features, or their mean)."""
-    mean, second = target_moments(features)
+    ``(n_instances,)``, in the trainer's convention (summed over features, or their mean), for
+    the target ``x`` or ``|x|`` (``target="abs"``). With ``W = 0`` (and ``W_dec`` anything) the
+    hidden layer is 0 and no penalty applies."""
+    mean, second = target_moments(features, target)
     low, high = output_range(model)
     best = np.clip(mean, low, high)
     per_feature = second - 2 * best * mean + best**2  # E[(t − c)²] = Var(t) + (E[t] − c)²

@@ -2,6 +2,8 @@
 
 Loading never runs code: arrays are read with ``allow_pickle=False`` and configurations are rebuilt
 from JSON by their validating constructors; what was read is checked (:mod:`toysup._result_files`).
+Schema 2 adds the model family's arrays; schema-1 files still load (docs/training.md, "Saved
+results").
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from toysup._result_summary import train_result_summary
 from toysup._summary import Summarized, Summary
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
 
-SCHEMA = 1
-_ARRAYS = (
+#: 2: the model family's arrays (penalised losses, history_penalty, decoders, snapshots);
+#: schema-1 results (the basic models) still load.
+SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)
+_SCHEMA1_ARRAYS = (
     "W",
     "b",
     "loss",
@@ -36,6 +41,24 @@ _ARRAYS = (
     "history_steps",
     "history_loss",
 )
+#: Saved by schema 2 always (filled in on loading schema 1).
+_SCHEMA2_ARRAYS = (
+    "loss_penalized",
+    "loss_penalized_stderr",
+    "seed_loss_penalized",
+    "seed_loss_penalized_stderr",
+    "history_penalty",
+)
+#: Saved when present: untied decoders, and the snapshots as ``snapshot_<key>``.
+_OPTIONAL_ARRAYS = (
+    "W_dec",
+    "seed_W_dec",
+    "snapshot_step",
+    "snapshot_W",
+    "snapshot_b",
+    "snapshot_W_dec",
+)
+_ARRAYS = (*_SCHEMA1_ARRAYS, *_SCHEMA2_ARRAYS, *_OPTIONAL_ARRAYS)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -55,7 +78,18 @@ class TrainResult(Summarized):
             (C, k, m, n), (C, k, n), (C, k), (C, k).
         history_steps: (T,) 0-based steps at which the training loss was logged.
         history_loss: (T, C, k) training-batch loss at those steps.
-        info: device, workers, blocks, samplers, runtime and versions (JSON-friendly).
+        info: device, workers, blocks, samplers, paths (``"fast"``: the hand-derived steps,
+            ``"general"``: autograd), runtime and versions (JSON-friendly).
+        W_dec, seed_W_dec: untied models' decoders, (C, n, m) and (C, k, n, m); ``None`` when tied.
+        loss_penalized, loss_penalized_stderr: (C,) the final objective, loss plus penalty
+            (``l1_hidden · E[Σ_j |h_j|]`` estimated on the same examples, plus the exact
+            ``l1_weights · Σ|W|``), and its standard error; equal to ``loss``, ``loss_stderr``
+            without a penalty. Seeds are selected by it.
+        seed_loss_penalized, seed_loss_penalized_stderr: the same per seed, (C, k).
+        history_penalty: (T, C, k) training-batch penalty at the logged steps (zero without one).
+        snapshots: the kept seed's parameters at ``training.snapshot_steps``: ``step`` (s,),
+            ``W`` (C, s, m, n), ``b`` (C, s, n), and ``W_dec`` (C, s, n, m) when untied; empty
+            without snapshot steps.
 
     Printed, it is a short summary: the settings and one row per configuration.
     """
@@ -75,6 +109,36 @@ class TrainResult(Summarized):
     history_steps: NDArray[np.int64]
     history_loss: NDArray[np.float64]
     info: dict[str, Any] = field(default_factory=dict)
+    W_dec: NDArray[np.floating[Any]] | None = None
+    seed_W_dec: NDArray[np.floating[Any]] | None = None
+    # Filled in from loss, loss_stderr and zeros when not given (basic models, schema-1 files).
+    loss_penalized: NDArray[np.float64] = None  # type: ignore[assignment]
+    loss_penalized_stderr: NDArray[np.float64] = None  # type: ignore[assignment]
+    seed_loss_penalized: NDArray[np.float64] = None  # type: ignore[assignment]
+    seed_loss_penalized_stderr: NDArray[np.float64] = None  # type: ignore[assignment]
+    history_penalty: NDArray[np.float64] = None  # type: ignore[assignment]
+    snapshots: dict[str, NDArray[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        defaults = {
+            "loss_penalized": self.loss,
+            "loss_penalized_stderr": self.loss_stderr,
+            "seed_loss_penalized": self.seed_loss,
+            "seed_loss_penalized_stderr": self.seed_loss_stderr,
+            "history_penalty": np.zeros_like(self.history_loss),
+        }
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+
+    def _arrays(self) -> dict[str, Any]:
+        """Every array to save, by name (absent optional ones left out)."""
+        out = {name: getattr(self, name) for name in (*_SCHEMA1_ARRAYS, *_SCHEMA2_ARRAYS)}
+        for name in ("W_dec", "seed_W_dec"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        out.update({f"snapshot_{key}": value for key, value in self.snapshots.items()})
+        return out
 
     def _summary(self) -> Summary:
         return train_result_summary(self)
@@ -97,7 +161,7 @@ class TrainResult(Summarized):
                 exc.errno, f"cannot write a result to {target}: {exc.strerror}"
             ) from exc
         try:
-            np.savez(tmp / "arrays.npz", **{name: getattr(self, name) for name in _ARRAYS})
+            np.savez(tmp / "arrays.npz", **self._arrays())
             meta = {
                 "schema": SCHEMA,
                 "features": self.features.to_dict(),
@@ -130,11 +194,26 @@ class TrainResult(Summarized):
         meta_path, arrays_path = source / "result.json", source / "arrays.npz"
         if not meta_path.exists():
             raise FileNotFoundError(f"{meta_path} is missing (a saved TrainResult needs it)")
-        meta = read_meta(meta_path, SCHEMA)
+        meta = read_meta(meta_path, READABLE_SCHEMAS)
         features, model, training = read_configs(meta_path, meta)
-        arrays = read_arrays(arrays_path, _ARRAYS)
+        wanted = list(_SCHEMA1_ARRAYS)
+        if meta["schema"] == 2:  # and what the configurations say must be there
+            wanted += _SCHEMA2_ARRAYS
+            wanted += ("W_dec", "seed_W_dec") if not model.tied else ()
+            if training.snapshot_steps:
+                wanted += ("snapshot_step", "snapshot_W", "snapshot_b")
+                wanted += ("snapshot_W_dec",) if not model.tied else ()
+        arrays = read_arrays(arrays_path, tuple(wanted))
         check_arrays(arrays_path, arrays, features, model, training)
-        return cls(features=features, model=model, training=training, info=meta["info"], **arrays)
+        snapshots = {
+            name[len("snapshot_") :]: arrays.pop(name)
+            for name in list(arrays)
+            if name.startswith("snapshot_")
+        }
+        return cls(
+            features=features, model=model, training=training, info=meta["info"],
+            snapshots=snapshots, **arrays,
+        )  # fmt: skip
 
 
 def _check_path(path: Any) -> Path:

@@ -4,6 +4,9 @@
   (:mod:`verify.phase_boundary`; the computation alone: :func:`verify.diagram.run_diagram`).
 - ``python -m verify.compressed_sensing``: the toy model as a decoder beside convex recovery and
   the Donoho–Tanner transition (:mod:`verify.compressed_sensing`, docs/compressed_sensing.md).
+- ``python -m verify.sae_recovery``: sparse autoencoders on toy-model activations scored against
+  the true features, beside the decodability test and a no-superposition control
+  (:mod:`verify.sae_recovery`, :func:`verify.sae.recovery`, docs/sae.md).
 - :mod:`verify.compare`: agreement and Cohen's κ between phase maps, boundary extraction, seeds
   ranked by their exact loss.
 - :mod:`verify.kgon`: trained n = k, m = 2 models against the regular k-gons (docs/kgon.md §4).
@@ -41,6 +44,7 @@ _LAZY = {
     "exact_seed_loss": "verify.compare",
     "KGonSettings": "verify.kgon",
     "run_kgon": "verify.kgon",
+    "recovery": "verify.sae",
 }
 
 __all__ = ["__version__", *_LAZY]

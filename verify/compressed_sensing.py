@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m verify.compressed_sensing",
         description=(__doc__ or "").split("\n\n")[0].replace("``", ""),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=job.HelpFormatter,
     )
     job.add_common_options(parser, default_out=DEFAULT_OUT)
     add = parser.add_argument

@@ -200,13 +200,16 @@ def run_diagram(
 
     phase = SUPERPOSITION[shape]
     emp_boundary = compare.boundary_from_labels(empirical, p, phase=phase)
-    spread = None
-    if settings.bootstrap > 1:  # a spread needs two resamples; 0 and 1 skip it
-        rng = np.random.default_rng([settings.seed, 17])
+    rng = np.random.default_rng([settings.seed, 17])
+    spread = None  # no bootstrap (bootstrap=0 or 1): no uncertainty to report
+    if settings.bootstrap > 1:
         boot = compare.bootstrap_labels(
-            seed_labels, selection_loss, n_boot=settings.bootstrap, rng=rng,
+            seed_labels,
+            selection_loss,
+            n_boot=settings.bootstrap,
+            rng=rng,
             select=settings.selection,
-        )  # fmt: skip
+        )
         spread = compare.boundary_spread(boot, p, phase=phase)
     boundary: dict[str, Any] = {
         "phase": list(phase),

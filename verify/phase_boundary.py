@@ -43,8 +43,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description=(__doc__ or "").split("\n\n")[0].replace("``", ""),
+        formatter_class=job.HelpFormatter,
     )
     job.add_common_options(parser, default_out=DEFAULT_OUT)
     add = parser.add_argument

@@ -5,8 +5,8 @@ can fail a health check for discarding too much. Defaulted arguments are keyword
 validated when the strategy is created: a bad argument raises ``ValueError``/``TypeError``
 showing the value and what is accepted.
 
-Conventions (DESIGN.md): ``W`` has shape ``(m, n)`` here (one model; feature i is the column
-``W[:, i]``), ``b`` shape ``(n,)``; density ``p = 1 − S`` in ``(0, 1]``; importances finite and
+Conventions (docs/conventions.md): ``W`` has shape ``(m, n)`` here (one model; feature i is the
+column ``W[:, i]``), ``b`` shape ``(n,)``; density ``p = 1 − S`` in ``(0, 1]``; importances finite and
 ``≥ 0``. Randomness that is not drawn by hypothesis (rotations) comes from a hypothesis-drawn
 integer seed through an explicit ``numpy.random.Generator``, so examples replay and shrink.
 

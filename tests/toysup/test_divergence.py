@@ -105,3 +105,28 @@ def test_output_ranges_of_other_activations():
     )
     assert GELU_MIN == pytest.approx(found.fun, abs=1e-10)
     assert output_range(ModelConfig(n_features=2, n_hidden=1, activation="relu")) == (0.0, np.inf)
+
+
+@pytest.mark.parametrize(
+    ("values", "target", "structure"),
+    [("signed", "identity", "independent"), ("signed", "abs", "anticorrelated"),
+     ("unit", "identity", "correlated")],
+)  # fmt: skip
+def test_trivial_loss_of_the_family_by_monte_carlo(values, target, structure):
+    """Signed values, |x| targets and set structures: the best constant output's loss matches a
+    Monte Carlo over 400,000 examples within 5 standard errors (E[t] = 0 for signed x, p/2 for
+    |x| and unit values; E[t²] = p/3)."""
+    import torch
+
+    from toysup import sample_features
+
+    features = FeatureConfig(n_features=4, density=[0.1, 0.1, 0.4, 0.4], importance=[1, 2, 1, 0.5],
+                             values=values, structure=structure)  # fmt: skip
+    model = ModelConfig(n_features=4, n_hidden=2)
+    expected = trivial_loss(features, model, target=target)
+    x = sample_features(features.density_array, 400_000, generator=5, dtype=torch.float64,
+                        values=values, structure=structure).numpy()[0]  # fmt: skip
+    t = np.abs(x) if target == "abs" else x
+    per_example = ((t - np.maximum(t.mean(0), 0.0)) ** 2 * features.importance_array[0]).sum(1)
+    se = per_example.std() / np.sqrt(per_example.size)
+    assert abs(per_example.mean() - expected[0]) <= 5 * se, (per_example.mean(), expected)

@@ -255,7 +255,8 @@ def phase_transition_grid(
         value_distribution: non-zero values, default "ones" if nonnegative else "sign" (±1):
             magnitudes do not change the outcome for Gaussian A, and values bounded away from
             0 keep every failure's error far above the tolerance.
-        solver, method: see ``recover_l1``.
+        solver: see ``recover_l1``.
+        method: see ``recover_l1``.
         tolerance: success threshold on the relative ℓ2 error.
     """
     nn = check_size("n", n, minimum=2)
@@ -390,7 +391,8 @@ def recovery_rate(
         value_distribution: "uniform" (default), "ones", or "gaussian" / "sign" (signed only).
             With "uniform" an entry can be tiny; a trial that misses only entries below about
             ``tolerance``·‖x‖ counts as recovered (to that tolerance).
-        solver, method: see ``recover_l1``.
+        solver: see ``recover_l1``.
+        method: see ``recover_l1``.
         tolerance: success threshold on the relative ℓ2 error.
         confidence: level of the interval, in (0, 1).
         interval: "wilson" (default) or "clopper-pearson".

@@ -337,14 +337,17 @@ def recovery_trial(
     The generator is ``trial_rng(seed)``; draws in order: A, the support, the values.
 
     Args:
-        n, m, k: features, measurements, non-zeros; 1 <= k <= n, m >= 1.
+        n: features (signal length).
+        m: measurements, m >= 1.
+        k: non-zeros, 1 <= k <= n.
         seed: non-negative integer.
         nonnegative: recover by the nonnegative LP (True) or ℓ1 (False).
         value_distribution: non-zero values; default "ones" if ``nonnegative`` else "sign"
             (±1). For Gaussian A, success depends only on the support (LP) or support and signs
             (ℓ1), not on the magnitudes; values bounded away from 0 keep failures far from the
             success tolerance (a failure's error is of the order of x's smallest entry).
-        solver, method: as in ``recover_l1``.
+        solver: as in ``recover_l1``.
+        method: as in ``recover_l1``.
         tolerance: success if ‖x̂ − x‖₂ <= tolerance ‖x‖₂.
     """
     nn, mm, kk = check_size("n", n), check_size("m", m), check_size("k", k)

@@ -130,8 +130,9 @@ def gradient_rational(
 ) -> tuple[list[list[Fraction]], list[Fraction]]:
     """Exact gradient of the loss with respect to the Gram matrix entries and b.
 
-    Returns (g, g_b): g[i][j] = ∂L/∂(coefficient of x_j in feature i's pre-activation), so that
-    ∂L/∂W = W (g + gᵀ); g_b[i] = ∂L/∂b_i. One model, as in :func:`expected_loss_rational`.
+    Returns ``(g, g_b)``: ``g[i][j]`` = ∂L/∂(coefficient of x_j in feature i's pre-activation),
+    so that ∂L/∂W = W (g + gᵀ); ``g_b[i]`` = ∂L/∂b_i. One model, as in
+    :func:`expected_loss_rational`.
     """
     gram, bias, p, imp = _exact_inputs(W, b, density, importance)
     n = len(bias)

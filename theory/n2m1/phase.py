@@ -1,5 +1,5 @@
-"""Phase labels of n=2, m=1 solutions (the project's shared labels, docs/phase_boundary.md; the
-trainer side uses the same rule)."""
+"""Phase labels of n=2, m=1 solutions (docs/conventions.md, "Phase labels"); the trainer side uses
+the same rule."""
 
 from __future__ import annotations
 

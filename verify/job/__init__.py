@@ -12,6 +12,7 @@
 
 from verify.job.files import FIGURE_FORMATS, json_ready, save_figure, versions, write_json
 from verify.job.options import (
+    HelpFormatter,
     add_common_options,
     check_count,
     check_device_available,
@@ -23,6 +24,7 @@ from verify.job.runner import Job, progress_option, run
 __all__ = [
     "FIGURE_FORMATS",
     "MARKER",
+    "HelpFormatter",
     "Job",
     "OutputDir",
     "OutputDirBusy",

@@ -17,6 +17,16 @@ from typing import Any
 MEMORY_FRACTION = 0.8
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show (``None``: the help text
+    says where the value comes from, e.g. a preset)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
 def add_common_options(parser: argparse.ArgumentParser, *, default_out: str) -> None:
     """``--out``, ``--seed``, ``--quiet``, ``--device``, ``--workers``."""
     add = parser.add_argument

@@ -128,9 +128,9 @@ def learning_dynamics(
     Args:
         step: (k,) snapshot steps, increasing (``snapshots["step"]``).
         W: (k, m, n) weights of one configuration at those steps (:func:`snapshot_arrays`).
-        loss_steps, loss: the loss curve, (T,) steps and (T,) or (T, seeds) losses, e.g. a
-            ``TrainResult``'s ``history_steps`` and ``history_loss[:, config]``. Without them,
-            one panel.
+        loss_steps: (T,) steps of the loss curve, e.g. a ``TrainResult``'s ``history_steps``.
+        loss: (T,) or (T, seeds) losses at those steps, e.g. ``history_loss[:, config]``.
+            Without ``loss_steps`` and ``loss``, one panel.
         jump_threshold: a snapshot where some D_i moved by more than this since the previous one
             is marked by a thin vertical line on every panel (:func:`dimensionality_jumps`).
         xscale: ``"log"`` (x = step + 1, as training slows down) or ``"linear"``.
