@@ -2,6 +2,7 @@
 
     python docs/generate_numbers.py            # both jobs, their default settings
     python docs/generate_numbers.py --only phase_boundary
+    python docs/generate_numbers.py --only phase_boundary_n3m2     # --n 3 --m 2
 
 Writes, in ``docs/generated/`` (included into the documentation pages by the snippets
 extension, so no page carries a number by hand):
@@ -9,6 +10,7 @@ extension, so no page carries a number by hand):
 - ``numbers.json``: where and when it ran (commit, machine, load), each job's wall-clock time,
   peak memory, its own timings and the headline results;
 - ``phase_boundary.md``: the main job's default run (docs/phase_boundary.md, docs/performance.md);
+- ``phase_boundary_n3m2.md``: the main job's ``--n 3 --m 2`` run (docs/phase_boundary.md);
 - ``compressed_sensing.md``: the compressed-sensing job's default run (docs/compressed_sensing.md);
 - ``sae_recovery.md``: the SAE recovery job's default run (docs/sae.md);
 
@@ -40,7 +42,11 @@ from scipy.special import comb
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "docs" / "generated"
 README = ROOT / "README.md"
-JOBS = ("phase_boundary", "compressed_sensing", "sae_recovery")
+JOBS = ("phase_boundary", "phase_boundary_n3m2", "compressed_sensing", "sae_recovery")
+#: Runs of a job with options: name -> (the job's module under verify, its extra arguments).
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "phase_boundary_n3m2": ("phase_boundary", ("--n", "3", "--m", "2")),
+}
 
 
 # ----------------------------------------------------------------------------- running
@@ -83,8 +89,10 @@ def machine() -> dict[str, Any]:
 
 
 def run_job(job: str, out: Path) -> dict[str, Any]:
-    """Run ``python -m verify.<job> --quiet --out out``; wall time, peak memory, its summary."""
-    cmd = [sys.executable, "-m", f"verify.{job}", "--quiet", "--out", str(out)]
+    """Run ``python -m verify.<job> [options] --quiet --out out`` (options: ``VARIANTS``); wall
+    time, peak memory, its summary."""
+    module, extra = VARIANTS.get(job, (job, ()))
+    cmd = [sys.executable, "-m", f"verify.{module}", *extra, "--quiet", "--out", str(out)]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
@@ -101,7 +109,7 @@ def run_job(job: str, out: Path) -> dict[str, Any]:
     peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     summary = json.loads((out / "summary.json").read_text())
     return {
-        "command": f"python -m verify.{job}",
+        "command": " ".join(["python", "-m", f"verify.{module}", *extra]),
         "wall_s": wall,
         "peak_memory_mb": peak / 1e6,
         "load_average_at_start": load,
@@ -163,7 +171,38 @@ def phase_boundary_markdown(run: dict[str, Any], env: dict[str, Any]) -> str:
         f"{_f(b['mean_abs_error_decades']['candidate'], 3)} decades "
         f"(grid half-cell {_f(b['grid_half_cell_decades'], 3)}) |",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _diagnostic_rows(s.get("diagnostics"))) + "\n"
+
+
+def _diagnostic_rows(d: dict[str, Any] | None) -> list[str]:
+    """Table rows from summary.json's ``diagnostics`` (docs/phase_boundary.md), where present."""
+    if not d:
+        return []
+    rows = []
+    differ = d.get("candidates_differ")
+    if differ and differ["cells"]:
+        k = differ["cells"]
+        rows.append(
+            f"| cells where the candidates differ from the exact optimum: trained agrees with "
+            f"exact / candidates | {round(differ['exact'] * k)} / {round(differ['candidate'] * k)} "
+            f"of {k} |"
+        )
+    excess = d.get("excess_loss")
+    if excess:
+        rows.append(
+            f"| best seed's exact loss above the exact optimum: median; cells above "
+            f"{excess['tolerance']:.0%}; cells below | {excess['median']:.1e}; "
+            f"{excess['cells_above']}; {excess['cells_below']} |"
+        )
+    sens = d.get("threshold_sensitivity")
+    if sens and sens.get("agreement_exact_robust") is not None:
+        low, high = sens["fragile_range"]
+        rows.append(
+            f"| agreement on the cells whose exact label holds for every threshold in "
+            f"[{low:g}, {high:g}] ({sens['fragile_cells']} others) | "
+            f"{100 * sens['agreement_exact_robust']:.1f}% |"
+        )
+    return rows
 
 
 def _transition(tr: dict[str, Any], first_rho: float) -> str:
@@ -403,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             out = Path(tmp) / job
             print(f"running python -m verify.{job} ...", file=sys.stderr)
             run = run_job(job, out)
-            if job == "phase_boundary":
+            if job in ("phase_boundary", "phase_boundary_n3m2"):
                 text = phase_boundary_markdown(run, env)
             elif job == "sae_recovery":
                 text = sae_recovery_markdown(run, env)
