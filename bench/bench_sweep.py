@@ -1,0 +1,300 @@
+"""Sweeps through the store and on Dask: overhead against a plain ``train()`` call, task throughput,
+and a simulation of the paper-grade sweep on N workers from measured costs.
+
+    python bench/bench_sweep.py --parts overhead --rounds 3   # the main job: train() vs sweep
+    python bench/bench_sweep.py --parts throughput            # tasks/s, 1 and 2 local workers
+    python bench/bench_sweep.py --parts costs simulate        # paper-grade sweep on N workers
+    python bench/bench_sweep.py --json bench/results_sweep.json   # everything
+
+overhead: the main job's training (verify.diagram.DiagramSettings defaults: 20 × 20 cells, 6
+seeds, 2,000 steps, batch 1024) as one ``train(..., workers=2)`` call, as ``verify.diagram`` runs
+it, against the same grid as a sweep into a fresh store: in-process threads (2 workers), a Dask
+``LocalCluster`` of 2 worker processes started by the run (``scheduler="local"``: start-up and
+shut-down included), and the same on a cluster already running. In rounds, back to back; the
+ratios are medians over rounds (the machine is shared and its speed drifts).
+
+throughput: the main job's 20 tasks on 1 and 2 workers, threads and a running LocalCluster.
+
+costs: what the simulation needs, measured here: a paper-grade task's time (10 cells × 10 seeds,
+10,000 steps) at ten densities, from the difference of two shorter runs; the step time against
+task size (1, 10, 50 cells); Dask's round trip per task (no-op tasks returning a task-sized
+result); the store's write per task.
+
+simulate: list scheduling of the paper-grade sweep's tasks (longest first, as ``run_sweep``
+submits them) on N workers of this machine's single-core speed, each task paying the scheduler's
+round trip, and one writer storing results one at a time; prints the predicted wall time and its
+lower bounds (work / N, the longest task, the writer, the scheduler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toysup import ModelConfig, train
+from toysup.sweep import Axis, Sweep, run_sweep
+from toysup.sweep.store import SweepStore
+from toysup.sweep.task import run_task
+from verify.diagram import DiagramSettings, cell_features
+
+PAPER = dict(resolution=50, seeds=10, steps=10_000, lr=1e-3, schedule="constant")
+
+
+def grid_sweep(settings: DiagramSettings, **kwargs: Any) -> Sweep:
+    """The main job's grid (verify.diagram.cell_features) as a sweep."""
+    r, p = settings.grid()
+    from toysup import FeatureConfig
+
+    return Sweep(
+        features=FeatureConfig(n_features=settings.n_features),
+        model=ModelConfig(n_features=settings.n_features, n_hidden=settings.n_hidden),
+        training=settings.train_config(),
+        axes=[Axis("density", p), Axis("importance", r, feature=-1)],
+        **kwargs,
+    )
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> float:
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def local_cluster(workers: int) -> Any:
+    import logging
+
+    import distributed
+
+    return distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None, silence_logs=logging.CRITICAL,
+    )  # fmt: skip
+
+
+def overhead(rounds: int, steps: int, scratch: Path) -> dict[str, Any]:
+    settings = DiagramSettings(steps=steps, device="cpu")
+    features, tc = cell_features(settings), settings.train_config()
+    model = ModelConfig(n_features=2, n_hidden=1)
+    sweep = grid_sweep(settings)
+    rows: list[dict[str, float]] = []
+    with local_cluster(2) as cluster:
+        for k in range(rounds):
+            quiet = {"progress": False}
+            row = {
+                "train": timed(train, features, model, tc, workers=2, **quiet),
+                "threads": timed(run_sweep, sweep, scratch / f"t{k}.zarr", workers=2, **quiet),
+                "local_started": timed(
+                    run_sweep, sweep, scratch / f"l{k}.zarr", scheduler="local", workers=2, **quiet
+                ),
+                "local_running": timed(
+                    run_sweep, sweep, scratch / f"r{k}.zarr", scheduler=cluster, **quiet
+                ),
+            }
+            rows.append(row)
+            print(f"round {k}: " + ", ".join(f"{a} {b:.1f} s" for a, b in row.items()), flush=True)
+    ratios = {
+        name: statistics.median(r[name] / r["train"] for r in rows)
+        for name in ("threads", "local_started", "local_running")
+    }
+    print("\n| path | wall (s), median | ratio to train(), median (range) |\n|---|---|---|")
+    print(f"| `train(..., workers=2)` | {statistics.median(r['train'] for r in rows):.1f} | 1 |")
+    for name in ratios:
+        values = [r[name] / r["train"] for r in rows]
+        print(f"| {name} | {statistics.median(r[name] for r in rows):.1f} | "
+              f"{ratios[name]:.3f} ({min(values):.3f}–{max(values):.3f}) |")  # fmt: skip
+    return {"steps": steps, "tasks": sweep.n_tasks, "rounds": rows, "ratios": ratios}
+
+
+def throughput(steps: int, scratch: Path) -> dict[str, Any]:
+    sweep = grid_sweep(DiagramSettings(steps=steps, device="cpu"))
+    out: dict[str, float] = {}
+    for workers in (1, 2):
+        wall = timed(
+            run_sweep, sweep, scratch / f"tp{workers}.zarr", workers=workers, progress=False
+        )
+        out[f"threads_{workers}"] = sweep.n_tasks / wall
+        with local_cluster(workers) as cluster:
+            run_sweep(
+                sweep, scratch / f"warm{workers}.zarr", scheduler=cluster, progress=False
+            )  # warm-up
+            wall = timed(
+                run_sweep, sweep, scratch / f"tl{workers}.zarr", scheduler=cluster, progress=False
+            )
+        out[f"local_{workers}"] = sweep.n_tasks / wall
+    print(f"\n{sweep.n_tasks} tasks of {sweep.task_shape[1]} cells × 6 seeds × {steps} steps")
+    print("| workers | threads (tasks/s) | LocalCluster (tasks/s) |\n|---|---|---|")
+    for w in (1, 2):
+        print(f"| {w} | {out[f'threads_{w}']:.3f} | {out[f'local_{w}']:.3f} |")
+    return {"steps": steps, "tasks": sweep.n_tasks, "tasks_per_s": out}
+
+
+def task_seconds(
+    sweep: Sweep, task_index: int, steps: tuple[int, int] = (200, 400)
+) -> tuple[float, float]:
+    """(seconds per step, fixed seconds) of a task, from runs of two lengths, one thread."""
+    from dataclasses import replace
+
+    import torch
+
+    torch.set_num_threads(1)
+    task = sweep.tasks()[task_index]
+    times = []
+    for s in steps:
+        training = replace(task.training, steps=s)
+        runs = [
+            timed(train, task.features, task.model, training, workers=1, progress=False)
+            for _ in range(2)
+        ]
+        times.append(min(runs))
+    per_step = (times[1] - times[0]) / (steps[1] - steps[0])
+    return per_step, max(0.0, times[0] - steps[0] * per_step)
+
+
+def costs(scratch: Path) -> dict[str, Any]:
+    settings = DiagramSettings(**PAPER, device="cpu")
+    _, p = settings.grid()
+    rows = [*range(0, 50, 5), 49]
+    by_size: dict[int, dict[str, list[float]]] = {}
+    for size in (1, 10, 50):
+        sweep = grid_sweep(settings, task_shape={"importance": size})
+        per_row = 50 // size
+        measured = [task_seconds(sweep, row * per_row) for row in rows]
+        by_size[size] = {
+            "per_step_s": [m[0] for m in measured],
+            "fixed_s": [m[1] for m in measured],
+        }
+        print(f"task of {size} cells: ms per step at p = {p[rows[0]]:.3g} … {p[rows[-1]]:.3g}: "
+              + ", ".join(f"{1e3 * m[0]:.2f}" for m in measured), flush=True)  # fmt: skip
+    # Dask: round trip of no-op tasks that return a paper task's result
+    sweep = grid_sweep(settings)
+    task = sweep.tasks()[0]
+    from dataclasses import replace
+
+    sample = run_task(task.features, task.model, replace(task.training, steps=100))
+    sample["coords"]["log_step"] = (("log_step",), np.arange(101))
+    sample["arrays"]["history_loss"] = (("seed", "log_step"), np.zeros((10, 10, 101)))
+    trips = {}
+    with local_cluster(2) as cluster:
+        import distributed
+
+        with distributed.Client(cluster) as client:
+            for workers in (1, 2):
+                targets = list(client.scheduler_info()["workers"])[:workers]
+                futures = [
+                    client.submit(lambda i, s=sample: s, i, pure=False, workers=targets)
+                    for i in range(20)
+                ]
+                client.gather(futures)
+                start = time.perf_counter()
+                futures = [
+                    client.submit(lambda i, s=sample: s, i, pure=False, workers=targets)
+                    for i in range(300)
+                ]
+                for f in distributed.as_completed(futures):
+                    f.result()
+                trips[workers] = (time.perf_counter() - start) / 300
+    # the store: one paper task's write
+    store = SweepStore.open(scratch / "writes.zarr", sweep)
+    writes = [timed(lambda t=t: store.write_task(t, sample)) for t in sweep.tasks()[:60]]
+    store.close()
+    write_s = statistics.median(writes[10:])
+    print(f"Dask round trip per no-op task: {1e3 * trips[1]:.1f} ms (1 worker), "
+          f"{1e3 * trips[2]:.1f} ms (2 workers); store write per task: {1e3 * write_s:.1f} ms")  # fmt: skip
+    return {"rows": rows, "density": [float(p[r]) for r in rows], "by_size": by_size,
+            "dask_round_trip_s": trips, "store_write_s": write_s}  # fmt: skip
+
+
+def paper_durations(c: dict[str, Any], size: int) -> list[float]:
+    """Seconds of every task of the paper-grade sweep with ``size`` cells per task, one core:
+    fixed + 10,000 × per-step, interpolated in log density between the measured rows."""
+    _, p = DiagramSettings(**PAPER).grid()
+    measured = c["by_size"][str(size)] if str(size) in c["by_size"] else c["by_size"][size]
+    logp = np.log(c["density"])
+    per_step = np.interp(np.log(p), logp, measured["per_step_s"])
+    fixed = np.interp(np.log(p), logp, measured["fixed_s"])
+    seconds = fixed + PAPER["steps"] * per_step  # one task per row position
+    return [float(s) for s in seconds for _ in range(50 // size)]
+
+
+def simulate_wall(durations: list[float], workers: int, trip_s: float, write_s: float) -> float:
+    """List scheduling, longest first; each task occupies a worker for its duration plus the
+    scheduler's round trip; one writer stores results in completion order."""
+    free = [0.0] * workers
+    done = []
+    for d in sorted(durations, reverse=True):
+        start = heapq.heappop(free)
+        heapq.heappush(free, start + d + trip_s)
+        done.append(start + d + trip_s)
+    writer = 0.0
+    for t in sorted(done):
+        writer = max(writer, t) + write_s
+    return writer
+
+
+def simulate(c: dict[str, Any]) -> dict[str, Any]:
+    trip = c["dask_round_trip_s"]
+    trip_s = float(trip.get("1", trip.get(1)))
+    write_s = float(c["store_write_s"])
+    out = {}
+    print("\n| cells per task | tasks | N | predicted wall | work / N | longest task | writer | "
+          "limited by |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    for size in (10, 1, 50):
+        durations = paper_durations(c, size)
+        for n in (1, 8, 64):
+            wall = simulate_wall(durations, n, trip_s, write_s)
+            bounds = {
+                "work / N": (sum(durations) + len(durations) * trip_s) / n,
+                "longest task": max(durations),
+                "writer": len(durations) * write_s,
+            }
+            limit = max(bounds, key=lambda k: bounds[k])
+            out[f"{size}_{n}"] = {"wall_s": wall, **bounds}
+            print(f"| {size} | {len(durations)} | {n} | {wall / 60:.1f} min | "
+                  f"{bounds['work / N'] / 60:.1f} min | {bounds['longest task']:.0f} s | "
+                  f"{bounds['writer']:.0f} s | {limit} |")  # fmt: skip
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--parts", nargs="+", default=["overhead", "throughput", "costs", "simulate"]
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--steps", type=int, default=2000, help="main job's steps (overhead, throughput)"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures here (and read costs from it)")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = (
+        json.loads(args.json.read_text()) if args.json and args.json.exists() else {}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        if "overhead" in args.parts:
+            results["overhead"] = overhead(args.rounds, args.steps, scratch)
+        if "throughput" in args.parts:
+            results["throughput"] = throughput(args.steps, scratch)
+        if "costs" in args.parts:
+            results["costs"] = costs(scratch)
+    if "simulate" in args.parts:
+        if "costs" not in results:
+            print("simulate needs the costs part (run it, or pass --json with earlier costs)")
+            return 2
+        results["simulate"] = simulate(results["costs"])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
