@@ -31,6 +31,8 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -69,6 +71,31 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> float:
     return time.perf_counter() - start
 
 
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time of this process, its reaped children (a cluster started and stopped inside the
+    measurement) and the live processes ``pids`` (a running cluster's workers)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return total + sum(_proc_cpu(pid) for pid in pids)
+
+
+def measured(
+    fn: Any, *args: Any, pids: tuple[int, ...] | list[int] = (), **kwargs: Any
+) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one call."""
+    cpu, start = cpu_seconds(list(pids)), time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start, cpu_seconds(list(pids)) - cpu
+
+
 def local_cluster(workers: int) -> Any:
     import logging
 
@@ -85,32 +112,39 @@ def overhead(rounds: int, steps: int, scratch: Path) -> dict[str, Any]:
     features, tc = cell_features(settings), settings.train_config()
     model = ModelConfig(n_features=2, n_hidden=1)
     sweep = grid_sweep(settings)
-    rows: list[dict[str, float]] = []
+    rows: list[dict[str, tuple[float, float]]] = []
     with local_cluster(2) as cluster:
+        import distributed
+
+        with distributed.Client(cluster, set_as_default=False) as client:
+            workers = list(client.run(os.getpid).values())
+        run_sweep(sweep, scratch / "warm-up.zarr", scheduler=cluster, progress=False)
         for k in range(rounds):
             quiet = {"progress": False}
             row = {
-                "train": timed(train, features, model, tc, workers=2, **quiet),
-                "threads": timed(run_sweep, sweep, scratch / f"t{k}.zarr", workers=2, **quiet),
-                "local_started": timed(
+                "train": measured(train, features, model, tc, workers=2, **quiet),
+                "threads": measured(run_sweep, sweep, scratch / f"t{k}.zarr", workers=2, **quiet),
+                "local_started": measured(
                     run_sweep, sweep, scratch / f"l{k}.zarr", scheduler="local", workers=2, **quiet
                 ),
-                "local_running": timed(
-                    run_sweep, sweep, scratch / f"r{k}.zarr", scheduler=cluster, **quiet
+                "local_running": measured(
+                    run_sweep, sweep, scratch / f"r{k}.zarr", scheduler=cluster, pids=workers,
+                    **quiet,
                 ),
-            }
+            }  # fmt: skip
             rows.append(row)
-            print(f"round {k}: " + ", ".join(f"{a} {b:.1f} s" for a, b in row.items()), flush=True)
-    ratios = {
-        name: statistics.median(r[name] / r["train"] for r in rows)
-        for name in ("threads", "local_started", "local_running")
-    }
-    print("\n| path | wall (s), median | ratio to train(), median (range) |\n|---|---|---|")
-    print(f"| `train(..., workers=2)` | {statistics.median(r['train'] for r in rows):.1f} | 1 |")
-    for name in ratios:
-        values = [r[name] / r["train"] for r in rows]
-        print(f"| {name} | {statistics.median(r[name] for r in rows):.1f} | "
-              f"{ratios[name]:.3f} ({min(values):.3f}–{max(values):.3f}) |")  # fmt: skip
+            print(f"round {k}: " + ", ".join(f"{a} {w:.1f} s wall, {c:.1f} s CPU"
+                                             for a, (w, c) in row.items()), flush=True)  # fmt: skip
+    print("\n| path | wall (s) | wall / train() | CPU (s) | CPU / train() |\n|---|---|---|---|---|")
+    ratios: dict[str, dict[str, float]] = {}
+    for name in ("train", "threads", "local_started", "local_running"):
+        wall = [r[name][0] / r["train"][0] for r in rows]
+        cpu = [r[name][1] / r["train"][1] for r in rows]
+        ratios[name] = {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
+        print(f"| {name} | {statistics.median(r[name][0] for r in rows):.1f} | "
+              f"{ratios[name]['wall']:.2f} ({min(wall):.2f}–{max(wall):.2f}) | "
+              f"{statistics.median(r[name][1] for r in rows):.1f} | "
+              f"{ratios[name]['cpu']:.2f} ({min(cpu):.2f}–{max(cpu):.2f}) |")  # fmt: skip
     return {"steps": steps, "tasks": sweep.n_tasks, "rounds": rows, "ratios": ratios}
 
 
@@ -140,7 +174,9 @@ def throughput(steps: int, scratch: Path) -> dict[str, Any]:
 def task_seconds(
     sweep: Sweep, task_index: int, steps: tuple[int, int] = (200, 400)
 ) -> tuple[float, float]:
-    """(seconds per step, fixed seconds) of a task, from runs of two lengths, one thread."""
+    """(seconds per step, fixed seconds) of a task, from runs of two lengths, one thread: CPU
+    seconds of the training thread (what a dedicated core would take; wall time on this shared
+    machine drifts by tens of percent)."""
     from dataclasses import replace
 
     import torch
@@ -150,10 +186,11 @@ def task_seconds(
     times = []
     for s in steps:
         training = replace(task.training, steps=s)
-        runs = [
-            timed(train, task.features, task.model, training, workers=1, progress=False)
-            for _ in range(2)
-        ]
+        runs = []
+        for _ in range(3):  # CPU time of this thread: train(workers=1) runs here, all of it
+            start = time.thread_time()
+            train(task.features, task.model, training, workers=1, progress=False)
+            runs.append(time.thread_time() - start)
         times.append(min(runs))
     per_step = (times[1] - times[0]) / (steps[1] - steps[0])
     return per_step, max(0.0, times[0] - steps[0] * per_step)
@@ -204,7 +241,11 @@ def costs(scratch: Path) -> dict[str, Any]:
                 trips[workers] = (time.perf_counter() - start) / 300
     # the store: one paper task's write
     store = SweepStore.open(scratch / "writes.zarr", sweep)
-    writes = [timed(lambda t=t: store.write_task(t, sample)) for t in sweep.tasks()[:60]]
+    writes = []
+    for t in sweep.tasks()[:60]:  # CPU time of the process: Zarr encodes and writes in threads
+        start = time.process_time()
+        store.write_task(t, sample)
+        writes.append(time.process_time() - start)
     store.close()
     write_s = statistics.median(writes[10:])
     print(f"Dask round trip per no-op task: {1e3 * trips[1]:.1f} ms (1 worker), "

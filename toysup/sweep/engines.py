@@ -206,7 +206,7 @@ class DaskEngine:
         for task in tasks:
             future = self.client.submit(
                 run_task, task.features, task.model, task.training,
-                threads=1, history=history, pin_threads=True,
+                threads=1, history=history, in_worker=True,
                 key=f"toysup-task-{task.index}-{run}", pure=False,
             )  # fmt: skip
             futures[future.key] = (future, task)

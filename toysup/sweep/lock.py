@@ -51,6 +51,20 @@ def _alive(pid: int, start: str | None) -> bool:
     return True
 
 
+def _create_from(source: Path, target: Path) -> None:
+    """Create ``target`` with ``source``'s content, failing with FileExistsError if it exists:
+    a hard link (the file appears whole), or where the file system has none, an exclusive create
+    (a reader may then briefly see it empty, and takes it as held)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network or FUSE file systems)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(source.read_text())
+
+
 class WriterLock:
     """The lock file ``path``. Use as a context manager, or :meth:`acquire`/:meth:`release`."""
 
@@ -75,7 +89,7 @@ class WriterLock:
         try:
             for _ in range(5):
                 try:
-                    os.link(tmp, self.path)
+                    _create_from(tmp, self.path)
                 except FileExistsError:
                     holder = self.holder()
                     if holder is not None and not self._stale(holder):

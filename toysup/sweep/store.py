@@ -186,6 +186,7 @@ class SweepStore:
         self.settings = read_settings(path) or {}
         self.variables: dict[str, dict[str, Any]] = dict(self.settings.get("variables", {}))
         self._arrays: dict[str, Any] = {}
+        self._coords: dict[str, np.ndarray] = {}  # the results' own coordinates (log_step, ...)
 
     # --- opening ----------------------------------------------------------------------------
     @classmethod
@@ -448,7 +449,9 @@ class SweepStore:
                     f"holds shape {expected} and dims {spec['dims'][len(self.sweep.dims) :]}"
                 )
         for name, (_, values) in output.get("coords", {}).items():
-            if not np.array_equal(self._array(name)[...], np.asarray(values)):
+            if name not in self._coords:
+                self._coords[name] = self._array(name)[...]
+            if not np.array_equal(self._coords[name], np.asarray(values)):
                 raise ValueError(f"task {task.index}: coordinate {name} differs from the store's")
 
     def close(self) -> None:

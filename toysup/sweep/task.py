@@ -51,21 +51,44 @@ def run_task(
     *,
     threads: int = 1,
     history: bool = True,
-    pin_threads: bool = False,
+    in_worker: bool = False,
 ) -> dict[str, Any]:
     """Train the task and return its arrays (see the module docstring).
 
     ``threads``: the trainer's worker threads (results do not depend on it). ``history``: keep
     the training-loss history and snapshots (off when their length varies across the sweep).
-    ``pin_threads``: set torch's intra-op threads to 1 for good (in a Dask worker process, where
-    tasks may run in several threads at once).
+    ``in_worker``: the task runs in a Dask worker process: set that process up for training
+    first (:func:`tune_worker_process`).
     """
-    if pin_threads:
-        import torch
-
-        torch.set_num_threads(1)
+    if in_worker:
+        tune_worker_process()
     result = train(features, model, training, progress=False, workers=threads)
     return result_arrays(result, history=history)
+
+
+def tune_worker_process() -> None:
+    """Set up a Dask worker process for training (idempotent).
+
+    - torch's intra-op threads: 1 for good (tasks may run in several threads of one worker, and
+      each trainer sets and restores this process-wide count).
+    - glibc's malloc: Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns
+      off glibc's adaptive mmap threshold, so every temporary above 128 KiB of every training
+      step is mmapped and unmapped again, page faults included: 1.5-1.8 times the CPU time per
+      task, measured with bench/bench_sweep.py's set-up. Large thresholds (32 MiB for mmap,
+      128 MiB for trimming) bring it back to an ordinary process's cost.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to undo
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+    libc.mallopt(m_mmap_threshold, 32 << 20)
+    libc.mallopt(m_trim_threshold, 128 << 20)
 
 
 def result_arrays(result: TrainResult, *, history: bool = True) -> dict[str, Any]:

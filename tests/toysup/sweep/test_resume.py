@@ -75,7 +75,7 @@ def test_sigint_then_kill_then_resume_loses_nothing_and_repeats_nothing(
     stopped = time.monotonic()
     out, err = first.communicate(timeout=60)
     assert json.loads(out) == []  # the in-process engine imports neither Dask nor xarray
-    assert time.monotonic() - stopped < 5.0  # measured: 0.1-0.3 s, about one task
+    assert time.monotonic() - stopped < 5.0  # measured: 0.9-1.1 s, exit included, loaded machine
     assert first.returncode in (-signal.SIGINT, 130) and "KeyboardInterrupt" in err
     assert "terminate called" not in err
     assert not (store / LOCK).exists()

@@ -191,3 +191,33 @@ def test_a_job_adds_labels_next_to_the_results(small_sweep, tmp_path):
     assert "label" not in open_sweep(path)
     with pytest.raises(ValueError, match="must start with the sweep's axes"):
         write_variable(path, "label", labels.transpose("importance", "density", "seed"))
+
+
+def test_string_labels_and_zipped_fields(tmp_path):
+    """Axes over a model field (strings) and a zipped pair of training fields: one task per
+    point, labels and the zipped fields as coordinates, readable by xarray and pandas."""
+    from toysup import FeatureConfig, ModelConfig, TrainConfig
+    from toysup.sweep import Axis, Sweep
+
+    sweep = Sweep(
+        features=FeatureConfig(n_features=2, density=0.3),
+        model=ModelConfig(n_features=2, n_hidden=1),
+        training=TrainConfig(steps=30, batch_size=32, eval_samples=128, n_seeds=2),
+        axes=[
+            Axis("activation", ["relu", "linear"]),
+            Axis.zip("run", ["a", "b"], {"lr": [1e-3, 1e-2], "schedule": ["constant", "cosine"]}),
+        ],
+    )
+    assert sweep.n_tasks == 4
+    run_sweep(sweep, tmp_path / "s.zarr", workers=2, progress=False)
+    ds = open_sweep(tmp_path / "s.zarr", verify=True)
+    assert list(ds.activation.values) == ["relu", "linear"] and list(ds.run.values) == ["a", "b"]
+    assert list(ds.lr.values) == [1e-3, 1e-2] and ds.lr.dims == ("run",)
+    assert list(ds.schedule.values) == ["constant", "cosine"]
+    table = to_dataframe(ds)
+    assert len(table) == 2 * 2 * 2
+    linear_b = table[(table.activation == "linear") & (table.run == "b")]
+    assert set(linear_b["lr"]) == {1e-2} and set(linear_b["schedule"]) == {"cosine"}
+    np.testing.assert_array_equal(
+        linear_b["loss"].to_numpy(), ds.seed_loss.sel(activation="linear", run="b").values
+    )
