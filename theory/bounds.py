@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory._validation import check_density, check_importance, check_positive_int
+from theory._validation import check_density, check_importance, check_memory, check_positive_int
 
 __all__ = [
     "dense_relu_loss",
@@ -125,6 +125,7 @@ def no_superposition_solution(
     imp, p, _ = _scores(importance, density)
     keep = represented_features(imp, p, m)
     n = imp.shape[-1]
+    check_memory("m", m, 8.0 * m * n, "W of shape (m, n)")
     w = np.zeros((m, n))
     w[np.arange(keep.size), keep] = 1.0
     b = p / 2

@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory._validation import check_finite, check_positive_int
+from theory._validation import (
+    check_finite,
+    check_finite_scalar,
+    check_memory,
+    check_positive_int,
+)
 
 __all__ = [
     "POLYTOPE_DIMENSIONALITY",
@@ -119,6 +124,7 @@ def tight_frame_dimensionality(n_vectors: int, dim: int) -> float:
 def dedicated(dim: int = 1) -> FloatArray:
     """One feature with its own hidden dimension: ``W = e_1 ∈ R^dim``, shape ``(dim, 1)``; D = 1."""
     dim = check_positive_int("dim", dim)
+    check_memory("dim", dim, 8.0 * dim, "W of shape (dim, 1)")
     w = np.zeros((dim, 1))
     w[0, 0] = 1.0
     return w
@@ -137,9 +143,10 @@ def regular_polygon(n_vertices: int, *, radius: float = 1.0) -> FloatArray:
     n_vertices = check_positive_int("n_vertices", n_vertices)
     if n_vertices < 2:
         raise ValueError(f"n_vertices must be at least 2, got {n_vertices}")
-    rho = float(check_finite("radius", radius))
+    rho = check_finite_scalar("radius", radius)
     if rho <= 0:
         raise ValueError(f"radius must be > 0, got {radius!r}")
+    check_memory("n_vertices", n_vertices, 32.0 * n_vertices, "the vertices")
     angle = 2 * np.pi * np.arange(n_vertices) / n_vertices
     return rho * np.stack([np.cos(angle), np.sin(angle)])
 
@@ -169,7 +176,7 @@ def square_antiprism(*, height: float | None = None) -> FloatArray:
     exactly. The *uniform* antiprism (all edges equal, ``h² = 1/(1 + 2√2)``) is not tight: its
     vertices all have D ≈ 0.3664 < 3/8.
     """
-    h = 1 / np.sqrt(3) if height is None else float(check_finite("height", height))
+    h = 1 / np.sqrt(3) if height is None else check_finite_scalar("height", height)
     if not 0 < h < 1:
         raise ValueError(f"height must lie in (0, 1) (points on the unit sphere), got {height!r}")
     rho = np.sqrt(1 - h**2)
@@ -189,6 +196,7 @@ def harmonic_frame(n_vectors: int, dim: int) -> FloatArray:
     """
     d_over_n = tight_frame_dimensionality(n_vectors, dim)  # validates N >= d
     del d_over_n
+    check_memory("n_vectors", n_vectors, 16.0 * n_vectors * dim, "the frame of shape (d, N)")
     if n_vectors == dim:
         return np.eye(dim)
     k = np.arange(n_vectors)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory._validation import check_finite, check_importance
+from theory._validation import check_bounded, check_importance
 from theory.bounds import _scores, no_superposition_loss, no_superposition_solution
 
 __all__ = ["expected_loss", "optimal_loss", "optimal_solution"]
@@ -76,8 +76,8 @@ def expected_loss(W: Any, b: Any, importance: Any, density: Any) -> float | Floa
     Returns:
         A float for a single model, else an array of the batch shape.
     """
-    w = check_finite("W", W)
-    bias = check_finite("b", b)
+    w = check_bounded("W", W)
+    bias = check_bounded("b", b)
     imp, p, _ = _scores(importance, density)
     if w.ndim < 2:
         raise ValueError(f"W must have shape (..., m, n), got shape {w.shape}")

@@ -18,6 +18,7 @@ from toysup.config import FeatureConfig, ModelConfig, TrainConfig
 from toysup.data import (
     CompactSampler,
     DenseSampler,
+    FeatureSampler,
     NumpyUniforms,
     SparseBatch,
     SparseSampler,
@@ -26,6 +27,7 @@ from toysup.data import (
 )
 from toysup.optim import Adam
 from toysup.step import TiedStep
+from toysup.step_general import Family, GeneralStep
 from toysup.step_gram import GramStep
 
 #: Target number of explicit feature entries (instances × features × examples) per CPU block:
@@ -33,7 +35,7 @@ from toysup.step_gram import GramStep
 #: overhead (~10 µs) stays small. Chosen with bench/bench_trainer.py.
 BLOCK_ELEMENTS = 1 << 18
 
-Sampler = DenseSampler | SparseSampler | CompactSampler
+Sampler = DenseSampler | SparseSampler | CompactSampler | FeatureSampler
 
 
 def derive_seed(seed: int, *keys: int) -> int:
@@ -61,6 +63,8 @@ def plan_blocks(
     n_features: int,
     n_hidden: int,
     device: torch.device,
+    *,
+    path: str = "fast",
 ) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
     """Order the configurations and cut them into blocks.
 
@@ -73,13 +77,29 @@ def plan_blocks(
 
     Returns ``order`` (configuration indices) and, per block, ``(first, stop, sampler kind)`` as
     positions in ``order``; a block's sampler is chosen again for the block as a whole.
+
+    On the general path (``path="general"``) the samplers draw sets (:attr:`toysup.config.
+    FeatureConfig.set_density_array`, the features themselves when independent) and the cost
+    model is :func:`general_sampler_costs`; a block's explicit entries are still its n features
+    times its examples.
     """
-    density = features.density_array
     n_configs, n_seeds, batch = features.n_instances, training.n_seeds, training.batch_size
     if device.type != "cpu":
         kind = "dense" if training.sampler == "auto" else training.sampler
         return np.arange(n_configs), [(0, n_configs, kind)]
-    kinds = [choose_sampler(density[c : c + 1], training, n_hidden) for c in range(n_configs)]
+    if path == "fast":
+        density = features.density_array
+
+        def choose(d: np.ndarray) -> str:
+            return choose_sampler(d, training, n_hidden)
+
+    else:
+        density = features.set_density_array
+
+        def choose(d: np.ndarray) -> str:
+            return choose_general_sampler(d, n_features, training, n_hidden)
+
+    kinds = [choose(density[c : c + 1]) for c in range(n_configs)]
     rank = np.array([_KINDS.index(k) for k in kinds])
     order = np.lexsort((activity(density), rank))
     width = np.array([CompactSampler.expected_width(density[c : c + 1], batch) for c in order])
@@ -93,9 +113,7 @@ def plan_blocks(
             groups.append((start, i))
             start = i
     bounds = [block for a, b in groups for block in _equal_cuts(cost, a, b)]
-    return order, [
-        (a, b, choose_sampler(density[order[a:b]], training, n_hidden)) for a, b in bounds
-    ]
+    return order, [(a, b, choose(density[order[a:b]])) for a, b in bounds]
 
 
 def _equal_cuts(cost: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
@@ -177,6 +195,46 @@ def choose_sampler(density: np.ndarray, training: TrainConfig, n_hidden: int) ->
     return min(_KINDS, key=lambda kind: costs[kind])
 
 
+#: The general step (toysup.step_general), per explicit (feature, example) entry and per hidden
+#: unit and entry, and the structured sampler's expansion per entry (ns; bench/bench_general.py).
+_GENERAL_NS, _GENERAL_NS_PER_HIDDEN, _EXPAND_NS = 12.0, 0.5, 3.0
+#: The kinds the general path can use (the Gram step is a fast path of its own).
+GENERAL_KINDS = ("compact", "sparse", "dense")
+
+
+def general_sampler_costs(
+    set_density: np.ndarray, n_features: int, batch: int, n_hidden: int
+) -> dict[str, float]:
+    """Estimated time (ns) of one general step for instances whose sets (features, when
+    independent) have these densities (instances, sets), by kind: the draw of the sets (per-entry
+    costs as in :func:`sampler_costs`), then the expansion to n features (structured sets only)
+    and the autograd step over the explicit examples (all B, or the compact sampler's widest
+    active count)."""
+    instances, sets = set_density.shape
+    per_entry = _GENERAL_NS + _GENERAL_NS_PER_HIDDEN * n_hidden
+    per_entry += _EXPAND_NS if sets != n_features else 0.0
+    mean = batch * set_density
+    slots = np.sum(np.ceil(mean + 4 * np.sqrt(mean * (1 - set_density)) + 4)) * _SPARSE_SLOT_NS
+    width = CompactSampler.expected_width(set_density, batch)
+    full_sets, full = instances * sets * batch, instances * n_features * batch
+    return {
+        "dense": full_sets * _DRAW_NS["dense"] + full * per_entry,
+        "sparse": full_sets * _DRAW_NS["sparse"] + slots + full * per_entry,
+        "compact": instances * width * (sets * _DRAW_NS["compact"] + n_features * per_entry),
+    }
+
+
+def choose_general_sampler(
+    set_density: np.ndarray, n_features: int, training: TrainConfig, n_hidden: int
+) -> str:
+    """The cheapest sampler for the general step (:func:`general_sampler_costs`), unless
+    ``training.sampler`` names one."""
+    if training.sampler != "auto":
+        return training.sampler
+    costs = general_sampler_costs(set_density, n_features, training.batch_size, n_hidden)
+    return min(GENERAL_KINDS, key=lambda kind: costs[kind])
+
+
 def make_sampler(kind: str, density: Tensor, batch_size: int) -> Sampler:
     if kind == "compact":
         return CompactSampler(density, batch_size)
@@ -194,29 +252,45 @@ class Block:
     stop: int
     configs: np.ndarray  # original configuration indices, in block order
     kind: str  # sampler kind
-    params: Tensor  # flat [W (I_b, m, n) | b (I_b, n)]
+    path: str  # "fast" (toysup.step, toysup.step_gram) or "general" (toysup.step_general)
+    params: Tensor  # flat [W (I_b, m, n) | b (I_b, n) | W_dec (I_b, n, m), untied only]
     grads: Tensor
     W: Tensor
     b: Tensor
+    W_dec: Tensor | None
     grad_W: Tensor
     grad_b: Tensor
+    grad_W_dec: Tensor | None
     c: Tensor  # 2 I / B (/ n for "mean"), (I_b, n)
     loss_importance: Tensor  # I (/ n), (I_b, n)
     sampler: Sampler
-    step: TiedStep | GramStep
+    step: TiedStep | GramStep | GeneralStep
     optimizer: Adam
     source: UniformSource
     cost: float  # estimated ns per step (sampler_costs), to schedule long blocks first
 
-    def compute_gradients(self) -> None:
-        """Draw a batch and write its gradients into :attr:`grads`."""
+    def compute_gradients(self, *, need_loss: bool = True) -> None:
+        """Draw a batch and write its gradients into :attr:`grads` (``need_loss``: the general
+        step also computes the batch's loss, for :meth:`step.loss`; the fast steps always can)."""
         if isinstance(self.step, GramStep):
             assert isinstance(self.sampler, SparseSampler)
             batch: SparseBatch = self.sampler.draw_entries(self.source)
             self.step.gradients(batch, self.W, self.b, self.c, self.grad_W, self.grad_b)
+        elif isinstance(self.step, GeneralStep):
+            x = self.sampler.draw(self.step.x_flat, self.source)  # (I_b, n, C)
+            self.step.gradients(
+                x, self.W, self.b, self.W_dec, self.grad_W, self.grad_b, self.grad_W_dec,
+                need_loss=need_loss,
+            )  # fmt: skip
         else:
             x = self.sampler.draw(self.step.x_flat, self.source)  # (I_b, n, C)
             self.step.gradients(x, self.W, self.b, self.c, self.grad_W, self.grad_b)
+
+    def penalty(self) -> Tensor:
+        """The last batch's penalty per instance (zero on the fast path), shape (I_b,)."""
+        if isinstance(self.step, GeneralStep):
+            return self.step.penalty()
+        return torch.zeros_like(self.b[:, 0])
 
 
 def make_block(
@@ -230,9 +304,13 @@ def make_block(
     training: TrainConfig,
     dtype: torch.dtype,
     device: torch.device,
+    *,
+    path: str = "fast",
+    W0_dec: Tensor | None = None,
 ) -> Block:
     """Set up block ``index`` holding ``configs`` (× seeds), starting at internal instance
-    ``start``; ``W0`` holds every instance's initial weights in internal order."""
+    ``start``; ``W0`` (and ``W0_dec``, untied models) hold every instance's initial weights in
+    internal order. ``path``: ``"fast"`` (hand-derived steps) or ``"general"`` (autograd)."""
     n_seeds = training.n_seeds
     n, m, batch = model.n_features, model.n_hidden, training.batch_size
     size = len(configs) * n_seeds
@@ -243,32 +321,58 @@ def make_block(
     density = per_instance(features.density_array)
     importance = per_instance(features.importance_array)
     scale = 1.0 / n if training.loss_reduction == "mean" else 1.0
+    untied = W0_dec is not None
 
-    params = torch.zeros(size * m * n + size * n, dtype=dtype, device=device)
+    sizes = [size * m * n, size * n, size * n * m if untied else 0]
+    params = torch.zeros(sum(sizes), dtype=dtype, device=device)
     grads = torch.zeros_like(params)
-    W = params[: size * m * n].view(size, m, n)
+    W, b, W_dec = params.split(sizes)
+    grad_W, grad_b, grad_W_dec = grads.split(sizes)
+    W = W.view(size, m, n)
     W.copy_(W0[start : start + size])
+    if W0_dec is not None:
+        W_dec = W_dec.view(size, n, m)
+        W_dec.copy_(W0_dec[start : start + size])
+    sampler: Sampler
+    step: TiedStep | GramStep | GeneralStep
+    if path == "general":
+        set_density = per_instance(features.set_density_array)
+        sampler = FeatureSampler(
+            kind, density, set_density, batch, structure=features.structure, values=features.values
+        )
+        step = GeneralStep(
+            Family.of(model, training), size, n, batch,
+            weight=scale * importance / batch, dtype=dtype, device=device,
+        )  # fmt: skip
+        costs = general_sampler_costs(
+            np.repeat(features.set_density_array[configs], n_seeds, axis=0), n, batch, m
+        )
+    else:
+        sampler = make_sampler(kind, density, batch)
+        step = (GramStep if kind == "gram" else TiedStep)(
+            size, n, m, batch, relu=model.activation == "relu", dtype=dtype, device=device
+        )
+        costs = sampler_costs(np.repeat(features.density_array[configs], n_seeds, axis=0), batch, m)
     return Block(
         index=index,
         start=start,
         stop=start + size,
         configs=configs,
         kind=kind,
+        path=path,
         params=params,
         grads=grads,
         W=W,
-        b=params[size * m * n :].view(size, n),
-        grad_W=grads[: size * m * n].view(size, m, n),
-        grad_b=grads[size * m * n :].view(size, n),
+        b=b.view(size, n),
+        W_dec=W_dec if untied else None,
+        grad_W=grad_W.view(size, m, n),
+        grad_b=grad_b.view(size, n),
+        grad_W_dec=grad_W_dec.view(size, n, m) if untied else None,
         c=2.0 * scale * importance / batch,
         loss_importance=scale * importance,
-        sampler=make_sampler(kind, density, batch),
-        step=(GramStep if kind == "gram" else TiedStep)(
-            size, n, m, batch, relu=model.activation == "relu", dtype=dtype, device=device
-        ),
+        sampler=sampler,
+        step=step,
         optimizer=Adam(params, training),
         source=uniform_source(derive_seed(training.seed, 1, index), device),
-        cost=sampler_costs(np.repeat(features.density_array[configs], n_seeds, axis=0), batch, m)[
-            kind
-        ],
+        cost=costs[kind],
     )

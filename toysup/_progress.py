@@ -1,8 +1,8 @@
-"""A small thread-safe progress display on stderr.
+"""A small thread-safe progress report on stderr.
 
-On a terminal it is a bar redrawn in place. Elsewhere (a batch job's log file, a cluster's
-captured stderr) it is silent, unless ``line_interval_s`` is given: then it writes one plain line
-every that many seconds and a last one at the end, so logs show how far a long run got.
+On a terminal it is a bar redrawn in place. Anywhere else (a log file, a cluster job's output,
+a notebook) it writes a plain line every ``line_interval_s`` seconds (and one at the end), so
+long runs show they are alive without flooding the log. ``enabled=False`` silences it.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ import threading
 import time
 from typing import TextIO
 
+#: Seconds between two progress lines where the stream is not a terminal.
+LINE_INTERVAL_S = 5.0
+
 
 class Progress:
-    """Progress over ``total`` units.
+    """Progress over ``total`` units of work, labelled ``desc``.
 
-    ``enabled=None`` means: on a terminal, always; elsewhere only when ``line_interval_s`` is set
-    (then as lines). ``unit`` (e.g. ``"tasks"``) adds ``done/total unit`` to what is shown;
-    :meth:`set_note` adds a short status (e.g. the workers busy).
+    ``enabled``: ``None`` reports (a bar on a terminal, periodic lines elsewhere, and a final line
+    if any was due); ``True`` also always writes the final line; ``False`` is silent. ``bar=None``
+    chooses the bar only if ``stream`` is a terminal.
     """
 
     def __init__(
@@ -28,27 +31,26 @@ class Progress:
         desc: str = "",
         enabled: bool | None = None,
         stream: TextIO | None = None,
+        bar: bool | None = None,
         min_interval_s: float = 0.2,
-        line_interval_s: float | None = None,
+        line_interval_s: float = LINE_INTERVAL_S,
         unit: str = "",
     ) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        terminal = bool(getattr(self.stream, "isatty", lambda: False)())
-        if enabled is None:
-            enabled = terminal or line_interval_s is not None
-        self.enabled = enabled
-        self.lines = enabled and not terminal and line_interval_s is not None
+        is_terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled is not False
+        self._always_final = enabled is True
+        self.bar = is_terminal if bar is None else bar
         self.total = max(total, 1)
         self.desc = desc
         self.unit = unit
-        self.note = ""
         self.done = 0
         self.start = time.perf_counter()
-        self._last_draw = 0.0 if not self.lines else self.start
-        self._min_interval = (
-            line_interval_s if self.lines and line_interval_s is not None else min_interval_s
-        )
+        self._last_draw = self.start
+        self._interval = min_interval_s if self.bar else line_interval_s
+        self.note = ""
         self._lock = threading.Lock()
+        self._closed = False
 
     def update(self, units: int) -> None:
         with self._lock:
@@ -56,12 +58,12 @@ class Progress:
             if not self.enabled:
                 return
             now = time.perf_counter()
-            last = self.done >= self.total and not self.lines  # lines: the last one in close()
-            if now - self._last_draw >= self._min_interval or last:
+            if now - self._last_draw >= self._interval or (self.bar and self.done >= self.total):
                 self._last_draw = now
                 self._draw(now)
 
     def set_note(self, note: str) -> None:
+        """A short status shown after the counts (e.g. the workers in use)."""
         with self._lock:
             self.note = note
 
@@ -69,28 +71,33 @@ class Progress:
         frac = min(self.done / self.total, 1.0)
         elapsed = now - self.start
         eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
-        count = f" {self.done}/{self.total} {self.unit}" if self.unit else ""
+        unit = f" {self.unit}" if self.unit else ""
+        count = f"{min(self.done, self.total)}/{self.total}{unit}"
         note = f", {self.note}" if self.note else ""
-        eta_text = f"{eta:5.1f}s" if frac > 0 or not self.unit else "    ?"
-        if self.lines:  # a log line: no padding
-            return f"{100 * frac:.1f}%{count}, {elapsed:.1f}s elapsed, eta {eta_text.strip()}{note}"
-        return f"{100 * frac:5.1f}%{count}  {elapsed:6.1f}s elapsed, eta {eta_text}{note}"
+        return f"{100 * frac:5.1f}% ({count}), {elapsed:.1f} s elapsed, eta {eta:.1f} s{note}"
 
     def _draw(self, now: float) -> None:
-        if self.lines:
-            self.stream.write(f"{self.desc}: {self._text(now)}\n")
-        else:
-            frac = min(self.done / self.total, 1.0)
+        frac = min(self.done / self.total, 1.0)
+        if self.bar:
             width = 30
             filled = round(width * frac)
             bar = "#" * filled + "-" * (width - filled)
             self.stream.write(f"\r{self.desc} [{bar}] {self._text(now)} ")
+        else:
+            self.stream.write(f"{self.desc}: {self._text(now)}\n")
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
-            with self._lock:
-                self._draw(time.perf_counter())
-                if not self.lines:
-                    self.stream.write("\n")
+        """Finish the report: the final state (bar) or a last line if any line was written or the
+        run took longer than one interval (lines)."""
+        with self._lock:
+            if not self.enabled or self._closed:
+                return
+            self._closed = True
+            now = time.perf_counter()
+            if self.bar:
+                self._draw(now)
+                self.stream.write("\n")
                 self.stream.flush()
+            elif self._always_final or now - self.start >= self._interval:
+                self._draw(now)

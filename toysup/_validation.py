@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,7 +15,11 @@ def _show(value: Any) -> str:
     if arr.size > 8:
         try:
             num = np.asarray(value, dtype=np.float64)
-            return f"an array of shape {num.shape} (min {np.nanmin(num):.6g}, max {np.nanmax(num):.6g})"
+            finite = num[np.isfinite(num)]
+            bad = num.size - finite.size
+            extremes = f"min {finite.min():.6g}, max {finite.max():.6g}" if finite.size else ""
+            extremes += (", " if extremes and bad else "") + (f"{bad} NaN or inf" if bad else "")
+            return f"an array of shape {num.shape} ({extremes})"
         except (TypeError, ValueError):
             return f"an array of shape {arr.shape}"
     return repr(value.tolist() if isinstance(value, np.ndarray) else value)
@@ -67,6 +72,75 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
+def as_numbers(name: str, value: Any, *, what: str) -> np.ndarray:
+    """``value`` (a number or nested sequence/array of numbers) as a float64 array.
+
+    Bools, strings, ragged sequences and anything not numeric raise ``TypeError``: a bool is not
+    a density, and ``"0.5"`` is not a number (numpy would parse it). ``what`` says what is accepted.
+    """
+    if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        raw = np.asarray(value)
+    except ValueError as exc:  # ragged nested sequences
+        raise TypeError(f"{name} must be {what}, got the ragged sequence {value!r}") from exc
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be {what}, got {_show(value)} (dtype {raw.dtype})")
+    return raw.astype(np.float64)
+
+
+#: Largest |entry| of a weight matrix: products such as WᵀW (≈ n·max²) stay far from float64's
+#: overflow (1.8e308). No trained model comes near it; larger entries are refused, not computed.
+MAX_WEIGHT = 1e150
+
+
+def check_weights(name: str, value: Any, *, what: str) -> np.ndarray:
+    """Finite numbers of magnitude <= :data:`MAX_WEIGHT`, as a float64 array."""
+    arr = as_numbers(name, value, what=what)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {_show(value)}")
+    if arr.size and np.max(np.abs(arr)) > MAX_WEIGHT:
+        raise ValueError(
+            f"{name} has entries of magnitude up to {np.max(np.abs(arr)):.3g}; at most "
+            f"{MAX_WEIGHT:.0e} is accepted (products such as WᵀW would overflow float64)"
+        )
+    return arr
+
+
+def check_memory(name: str, value: Any, nbytes: float, what: str) -> None:
+    """Refuse a size whose ``nbytes`` cannot fit in this machine's memory (before allocating)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return
+    if nbytes > total:
+        raise ValueError(
+            f"{name}={value!r} needs {nbytes / 2**30:.3g} GiB for {what}, more than this "
+            f"machine's {total / 2**30:.3g} GiB of memory; use a smaller {name}"
+        )
+
+
+def infer_instances(**arrays: Any) -> int:
+    """The number of rows of the 2-D arrays among ``arrays`` (1 if none is 2-D); rows must agree."""
+    rows = {}
+    for name, value in arrays.items():
+        try:
+            shape = np.shape(value)
+        except ValueError:  # ragged: check_matrix says so
+            continue
+        if len(shape) == 2:
+            rows[name] = shape[0]
+    if len(set(rows.values())) > 1:
+        shown = ", ".join(f"{name} has {count} rows" for name, count in rows.items())
+        raise ValueError(
+            f"{shown}: 2-D densities and importances have one row per instance, so their row "
+            "counts must agree (or pass n_instances)"
+        )
+    return check_int("n_instances", next(iter(rows.values()), 1))
+
+
 def check_matrix(
     name: str, value: Any, shape: tuple[int, int], *, kind: str
 ) -> tuple[tuple[float, ...], ...]:
@@ -75,12 +149,7 @@ def check_matrix(
     ``kind`` is ``"density"`` (values in (0, 1]) or ``"importance"`` (finite, >= 0).
     Returns nested tuples (hashable, JSON-friendly) of shape ``(instances, features)``.
     """
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from exc
+    arr = as_numbers(name, value, what="a number or an array of numbers")
     try:
         arr = np.broadcast_to(arr, shape)
     except ValueError as exc:

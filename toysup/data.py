@@ -16,7 +16,12 @@ distribution at different costs (derivations and checks in docs/training.md):
 
 Samplers write into a flat buffer and return a contiguous view of shape ``(instances, features,
 C)`` (feature-major), with ``C = B`` except for the compact sampler, whose C is the largest active
-count in the block at this step. Uniforms come from a :class:`UniformSource`: numpy's PCG64 on CPU
+count in the block at this step.
+
+:class:`FeatureSampler` draws every feature structure and both value ranges on top of these:
+signed values are ``2v − 1`` of the unit values; correlated and anticorrelated sets draw one
+activity per set with an independent sampler over the sets, then expand it (docs/training.md,
+"Feature structure"). Uniforms come from a :class:`UniformSource`: numpy's PCG64 on CPU
 (about 1.5x faster than torch's CPU generator, measured in bench/bench_sampler.py) or a
 ``torch.Generator`` (CUDA, and the public :func:`sample_features`).
 """
@@ -33,7 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from toysup._validation import check_choice, check_int, check_matrix
+from toysup._validation import as_numbers, check_choice, check_int, check_matrix, check_memory
+from toysup.config import FeatureConfig
 
 
 class UniformSource(Protocol):
@@ -87,16 +93,23 @@ def _dense_trick_(u: Tensor, neg_inv_density: Tensor) -> Tensor:
 
 
 class DenseSampler:
-    """One uniform per entry. ``density``: shape ``(instances, features)``."""
+    """One uniform per entry. ``density``: shape ``(instances, features)``. ``signed=True`` draws
+    values uniform on [−1, 1) instead of [0, 1): ``2u/p − 1`` where ``u < p``."""
 
-    def __init__(self, density: Tensor, batch_size: int) -> None:
+    def __init__(self, density: Tensor, batch_size: int, *, signed: bool = False) -> None:
         self.shape = (*density.shape, batch_size)
-        self.neg_inv_density = (-1.0 / density.to(torch.float64)).to(density.dtype)[:, :, None]
+        self.signed = signed
+        scale = -2.0 if signed else -1.0
+        self.neg_inv_density = (scale / density.to(torch.float64)).to(density.dtype)[:, :, None]
 
     def draw(self, flat: Tensor, source: UniformSource) -> Tensor:
         """Fill the start of ``flat`` and return it as (instances, features, batch)."""
         x = source.fill(_view(flat, *self.shape))
-        return _dense_trick_(x, self.neg_inv_density)
+        if not self.signed:
+            return _dense_trick_(x, self.neg_inv_density)
+        x.mul_(self.neg_inv_density)  # t = -2u/p, in (-2/p, 0]; u < p iff t > -2
+        F.threshold_(x, -2.0, -1.0)  # type: ignore[attr-defined]  # t kept, or -1 if u >= p
+        return x.add_(1.0).neg_()  # -(t + 1) = 2u/p - 1 where u < p, else 0
 
 
 @dataclass(frozen=True)
@@ -300,54 +313,186 @@ def _step(v: Tensor) -> Tensor:
     return v.clamp_(0.0, _TINY).mul_(1.0 / _TINY)
 
 
+class FeatureSampler:
+    """Any structure and value range, over an inner dense, row-sparse or compact sampler of sets.
+
+    ``density`` (instances, n) and ``set_density`` (instances, n / set_size), as
+    :attr:`toysup.config.FeatureConfig.set_density_array` (the feature densities when
+    independent). The inner sampler draws one "set value" ``y`` per set and example: 0 when the
+    set is inactive, else uniform on [0, 1). Then:
+
+    - independent: x = y (the inner sampler draws the features themselves, into ``flat``);
+    - correlated: ``x_i = v_i [y_set > 0]`` with fresh uniforms ``v``;
+    - anticorrelated: the set's member J and its value come from ``y`` by inversion, as in the
+      compact sampler: with ``F_j = Σ_{i≤j} p_i / q`` (q the set's density), J is the j with
+      ``F_{j−1} ≤ y < F_j`` and ``(y − F_{J−1}) / (F_J − F_{J−1})`` is J's value, uniform on
+      [0, 1) and independent of J;
+    - signed values: each active ``x_i ∈ [0, 1)`` becomes ``2 x_i − 1``.
+
+    :meth:`draw` returns x of shape (instances, n, C) like the inner sampler (C < B only for the
+    compact kind, the other ``B − C`` examples being all zero).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        density: Tensor,
+        set_density: Tensor,
+        batch_size: int,
+        *,
+        structure: str = "independent",
+        values: str = "unit",
+    ) -> None:
+        check_choice("kind", kind, ("dense", "sparse", "compact"))
+        instances, n = density.shape
+        sets = set_density.shape[1]
+        self.structure, self.signed = structure, values == "signed"
+        self.shape = (instances, n, batch_size)
+        self.set_size = n // sets
+        self.inner: DenseSampler | SparseSampler | CompactSampler
+        if kind == "dense":  # independent signed values drawn in one pass (DenseSampler)
+            signed = self.signed and structure == "independent"
+            self.inner = DenseSampler(set_density, batch_size, signed=signed)
+        else:
+            self.inner = (SparseSampler if kind == "sparse" else CompactSampler)(
+                set_density, batch_size
+            )
+        self.set_flat = (
+            None
+            if structure == "independent"
+            else torch.empty(
+                instances * sets * batch_size + 1, dtype=density.dtype, device=density.device
+            )
+        )
+        if structure == "anticorrelated":
+            p = density.detach().to(torch.float64).reshape(instances, sets, self.set_size)
+            q = p.sum(2, keepdim=True)
+            before = (torch.cumsum(p, 2) - p) / q  # F_{j-1}
+            slope = q / p  # 1 / (F_j - F_{j-1})
+            self.slope = slope.reshape(instances, n, 1).to(density.dtype)
+            self.offset = (-before * slope).reshape(instances, n, 1).to(density.dtype)
+
+    def draw(self, flat: Tensor, source: UniformSource) -> Tensor:
+        """Fill the start of ``flat`` (at least instances·n·B + 1 elements); return x (I, n, C)."""
+        if self.set_flat is None:
+            x = self.inner.draw(flat, source)
+            signed_here = self.signed and not isinstance(self.inner, DenseSampler)
+            return _signed_(x) if signed_here else x
+        y = self.inner.draw(self.set_flat, source)  # (I, sets, C)
+        instances, n, _ = self.shape
+        width = y.shape[2]
+        x = _view(flat, instances, n, width)
+        # the set's activity per feature as 0/1 floats: sign(y), y >= 0     (I, n, C)
+        active = torch.sign(y)[:, :, None, :].expand(-1, -1, self.set_size, -1).reshape(x.shape)
+        if self.structure == "correlated":
+            source.fill(x)
+        else:  # anticorrelated: t_j = (y - F_{j-1}) / (F_j - F_{j-1}), kept where in [0, 1)
+            y_of_feature = y[:, :, None, :].expand(-1, -1, self.set_size, -1).reshape(x.shape)
+            torch.addcmul(self.offset, y_of_feature, self.slope, out=x)
+            active = active * ((x >= 0) & (x < 1))
+        if self.signed:
+            x.mul_(2.0).sub_(1.0)
+        return x.mul_(active)
+
+
+def _signed_(x: Tensor) -> Tensor:
+    """In place: every non-zero entry v of ``x`` (uniform on [0, 1)) becomes ``2v − 1``, as
+    ``2x − sign(x)`` (sign(x) is 1 on the non-zero entries, 0 elsewhere)."""
+    return x.mul_(2.0).sub_(torch.sign(x))
+
+
 def sample_features(
     density: Any,
     batch_size: int,
     *,
-    generator: torch.Generator,
+    generator: torch.Generator | int,
     method: str = "dense",
     feature_major: bool = False,
     dtype: torch.dtype = torch.float32,
+    values: str = "unit",
+    structure: str = "independent",
+    set_size: int = 2,
 ) -> Tensor:
     """Draw a batch of sparse features.
 
     Args:
         density: feature densities ``p = 1 - S``, shape ``(instances, features)`` (array or tensor).
         batch_size: examples per instance.
-        generator: the ``torch.Generator`` to draw from (its device decides the output's device).
+        generator: the ``torch.Generator`` to draw from (its device decides the output's device),
+            or an integer seed ``>= 0`` for a fresh CPU generator (``torch.Generator().manual_seed``:
+            the same seed gives the same batch).
         method: ``"dense"`` or ``"sparse"`` (same distribution, different cost).
         feature_major: return ``(instances, features, batch)`` instead of
             ``(instances, batch, features)``.
+        dtype: ``torch.float32`` or ``torch.float64``.
+        values: ``"unit"`` (non-zero values ``Uniform[0, 1]``) or ``"signed"``
+            (``Uniform[-1, 1]``), as in :class:`toysup.config.FeatureConfig`.
+        structure: ``"independent"``, ``"correlated"`` or ``"anticorrelated"`` sets of
+            ``set_size`` consecutive features (:class:`FeatureSampler`).
+        set_size: features per set (must divide the number of features when structured).
 
     Returns:
         ``x`` of shape ``(instances, batch, features)`` (or feature-major), dtype ``dtype``.
     """
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        seed = check_int("generator", generator, minimum=0)
+        generator = torch.Generator().manual_seed(seed)
     if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        raise TypeError(
+            f"generator must be a torch.Generator or an integer seed >= 0, got {generator!r}"
+        )
     batch_size = check_int("batch_size", batch_size)
     check_choice("method", method, ("dense", "sparse"))
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     if isinstance(density, Tensor):
         arr = density.detach().cpu().to(torch.float64)
     else:
-        arr = torch.as_tensor(np.asarray(density, dtype=np.float64))
-    if arr.ndim != 2:
+        arr = torch.as_tensor(as_numbers("density", density, what="an array of densities"))
+    if arr.ndim != 2 or min(arr.shape) < 1:
         raise ValueError(
-            f"density must have shape (instances, features), got shape {tuple(arr.shape)}"
+            "density must have shape (instances, features), both at least 1, got shape "
+            f"{tuple(arr.shape)}"
         )
     check_matrix("density", arr.numpy(), (arr.shape[0], arr.shape[1]), kind="density")
+    itemsize = 4 if dtype == torch.float32 else 8
+    check_memory("batch_size", batch_size, 2.0 * itemsize * arr.numel() * batch_size, "the batch")
     dens = arr.to(device=generator.device, dtype=dtype)
     instances, features = dens.shape
     flat = torch.empty(instances * features * batch_size + 1, dtype=dtype, device=generator.device)
-    sampler = (
-        DenseSampler(dens, batch_size) if method == "dense" else SparseSampler(dens, batch_size)
-    )
+    if (values, structure) == ("unit", "independent"):
+        sampler: DenseSampler | SparseSampler | FeatureSampler = (
+            DenseSampler(dens, batch_size) if method == "dense" else SparseSampler(dens, batch_size)
+        )
+    else:
+        sampler = _feature_sampler(method, arr, batch_size, values, structure, set_size, dens)
     out = sampler.draw(flat, TorchUniforms(generator))
     return out if feature_major else out.transpose(1, 2).contiguous()
+
+
+def _feature_sampler(
+    method: str,
+    density: Tensor,
+    batch_size: int,
+    values: str,
+    structure: str,
+    set_size: int,
+    like: Tensor,
+) -> FeatureSampler:
+    """A :class:`FeatureSampler` for :func:`sample_features`, the arguments validated by
+    :class:`toysup.config.FeatureConfig` (float64 ``density`` (instances, features))."""
+    config = FeatureConfig(
+        n_features=density.shape[1], n_instances=density.shape[0], density=density.numpy(),
+        values=values, structure=structure, set_size=set_size,
+    )  # fmt: skip
+    set_density = torch.as_tensor(config.set_density_array).to(like.device, like.dtype)
+    return FeatureSampler(method, like, set_density, batch_size, structure=structure, values=values)
 
 
 __all__ = [
     "CompactSampler",
     "DenseSampler",
+    "FeatureSampler",
     "NumpyUniforms",
     "SparseBatch",
     "SparseSampler",

@@ -4,6 +4,9 @@
   (:mod:`verify.phase_boundary`; the computation alone: :func:`verify.diagram.run_diagram`).
 - ``python -m verify.compressed_sensing``: the toy model as a decoder beside convex recovery and
   the Donoho–Tanner transition (:mod:`verify.compressed_sensing`, docs/compressed_sensing.md).
+- ``python -m verify.sae_recovery``: sparse autoencoders on toy-model activations scored against
+  the true features, beside the decodability test and a no-superposition control
+  (:mod:`verify.sae_recovery`, :func:`verify.sae.recovery`, docs/sae.md).
 - :mod:`verify.compare`: agreement and Cohen's κ between phase maps, boundary extraction.
 - :mod:`verify.stats`: statistical tests for superposition.
 - :mod:`verify.plots`: figures (matplotlib Figures).
@@ -17,6 +20,10 @@ available here too (``verify.superposition_test``, ``verify.run_diagram``, ...),
 from importlib import import_module as _import_module
 from importlib import metadata as _metadata
 from typing import Any
+
+from verify._interrupts import install_if_job_process as _install_if_job_process
+
+_install_if_job_process()  # only in `python -m verify.<job>`: Ctrl-C while starting, one line
 
 try:
     __version__ = _metadata.version("toysup")
@@ -32,6 +39,7 @@ _LAZY = {
     "agreement": "verify.compare",
     "cohen_kappa": "verify.compare",
     "boundary_from_labels": "verify.compare",
+    "recovery": "verify.sae",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from theory.compressed_sensing import max_features, phase_transition_grid, weak_threshold
 from toysup import FeatureConfig, ModelConfig, train
 from toysup.metrics import n_represented
-from verify._output import check_device
+from verify import job
 from verify.cs_bridge.decode import TOLERANCE_FACTORS, decode_cell, draw_inputs
 from verify.cs_bridge.transition import Transition, first_crossing, transition_50
 from verify.cs_bridge.types import BridgeResult as BridgeResult
@@ -71,11 +71,15 @@ def _derived_seed(seed: int, *key: int) -> int:
     return int(np.random.SeedSequence([seed, *key]).generate_state(1)[0] >> 1)
 
 
-def run_bridge(settings: BridgeSettings, *, progress: bool | None = None) -> BridgeResult:
+def run_bridge(
+    settings: BridgeSettings, *, progress: bool | None = None, workers: int | None = None
+) -> BridgeResult:
     """Train, decode, find the transitions (module docstring). ``progress``: stage lines and the
-    trainer's bar on stderr (None: only when stderr is a terminal)."""
+    trainer's labelled progress on stderr (``None`` or ``True``: shown, as a bar on a terminal and
+    as a line every few seconds in a log; ``False``: silent). ``workers``: the trainer's CPU
+    worker threads."""
     s = settings
-    show = sys.stderr.isatty() if progress is None else progress
+    show = progress is not False
     started = time.perf_counter()
     timings = {"train_s": 0.0, "toy_s": 0.0, "lp_learned_s": 0.0, "lp_gaussian_s": 0.0}
     n, ks, ms = s.n_features, s.ks(), s.hidden()
@@ -100,7 +104,8 @@ def run_bridge(settings: BridgeSettings, *, progress: bool | None = None) -> Bri
             FeatureConfig(n_features=n, n_instances=K, density=density[:, None], importance=1.0),
             ModelConfig(n_features=n, n_hidden=int(m)),
             s.train_config(_derived_seed(s.seed, 1, d)),
-            progress=show,
+            progress=f"δ = {m}/{n}: training" if show else False,
+            workers=workers,
         )
         timings["train_s"] += time.perf_counter() - t0
         info = {key: result.info[key] for key in ("device", "dtype", "workers")}
@@ -218,14 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m verify.compressed_sensing",
         description=(__doc__ or "").split("\n\n")[0].replace("``", ""),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=job.HelpFormatter,
     )
+    job.add_common_options(parser, default_out=DEFAULT_OUT)
     add = parser.add_argument
-    add(
-        "--out",
-        default=DEFAULT_OUT,
-        help="output directory, written atomically; replaced only if it holds an earlier run",
-    )
     add("--n", type=int, default=d.n_features, help="features n")
     add(
         "--deltas",
@@ -265,9 +266,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.tolerance,
         help="τ: success if ‖x̂−x‖₂ <= τ‖x‖₂ (l2) or max|x̂_i−x_i| <= τ (linf)",
     )
-    add("--seed", type=int, default=d.seed, help="seed of every random step")
-    add("--device", default=d.device, help="training device: auto (CUDA if present), cpu, cuda:N")
-    add("--quiet", action="store_true", help="no progress and no table; print the directory")
     return parser  # fmt: skip
 
 
@@ -307,27 +305,52 @@ def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the bridge; returns the exit code (2 for bad options, nothing written then)."""
+def memory_estimate(settings: BridgeSettings) -> dict[str, float]:
+    """Planned memory in bytes per responsible option (refused up front if too large)."""
+    s = settings
+    n, K, D = s.n_features, len(s.ks()), len(s.hidden())
+    return {
+        "--steps": 48.0 * s.steps,
+        "--batch": 24.0 * max(s.seeds * n * s.batch, 1 << 18) * 2,
+        "--trials": 8.0 * 4 * s.trials * n * K,
+        "--lp-trials": 8.0 * 4 * s.lp_trials * n * K,
+        "--gaussian-trials": 8.0 * 2 * n * n * max(s.gaussian_trials > 0, 1),
+        "--n / --deltas": 8.0 * D * K * n * n * (s.seeds + 1),
+    }
+
+
+def _compute(settings: BridgeSettings, args: argparse.Namespace) -> BridgeResult:
+    return run_bridge(settings, progress=job.progress_option(args), workers=args.workers)
+
+
+def _write(result: BridgeResult, tmp: Path, argv: list[str]) -> list[str]:
     from verify.cs_bridge import output
 
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2)
-        return int(exc.code or 0)
-    try:
-        settings = settings_from_args(args)
-        out = Path(args.out)
-        output.check_output_dir(out)
-        check_device(settings.device)
-    except (ValueError, TypeError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    result = run_bridge(settings, progress=False if args.quiet else None)
-    files = output.write_outputs(result, out, argv=sys.argv[1:] if argv is None else list(argv))
-    print(out if args.quiet else output.report(result, out, files))
-    return 0
+    return output.write_files(result, tmp, argv)
+
+
+def _report(result: BridgeResult, out: Path, files: list[Path]) -> str:
+    from verify.cs_bridge import output
+
+    return output.report(result, out, files)
+
+
+JOB: job.Job[BridgeSettings, BridgeResult] = job.Job(
+    prog="python -m verify.compressed_sensing",
+    parser=build_parser,
+    settings=settings_from_args,
+    memory=memory_estimate,
+    compute=_compute,
+    write=_write,
+    report=_report,
+    failure_hint="lower --lr",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bridge; returns the exit code (0 done, 1 failed, 2 bad options with nothing
+    written, 130 interrupted; see :mod:`verify.job.runner`)."""
+    return job.run(JOB, argv)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory import n2m1, n3m2
+from theory._summary import Summarized, Summary
 from toysup import FeatureConfig, ModelConfig, TrainConfig, train
 from toysup.metrics import phase_label_n2m1, phase_label_n3m2
 from verify import compare
+from verify.summaries import diagram_summary
 
 SUPPORTED = ((2, 1), (3, 2))
 SUPERPOSITION = {(2, 1): ("superposition",), (3, 2): ("superposition_extra", "superposition_pair")}
 SELECTIONS = ("best", "drop_worst")
+#: The lowest density a diagram may reach: below it no feature is ever active in any feasible
+#: run (1e-12 × 10⁶ steps × batch 1024 ≈ 1e-3 active entries), and log-spaced cell edges stop
+#: being representable long before float64 underflows.
+MIN_DENSITY = 1e-12
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,9 +75,10 @@ class DiagramSettings:
                 f"importance_range must be (low, high) with 0 < low < high, got {(lo, hi)}"
             )
         lo, hi = self.density_range
-        if not (0 < lo < hi <= 1):
+        if not (MIN_DENSITY <= lo < hi <= 1):
             raise ValueError(
-                f"density_range must be (low, high) with 0 < low < high <= 1, got {(lo, hi)}"
+                f"density_range must be (low, high) with {MIN_DENSITY:g} <= low < high <= 1, "
+                f"got {(lo, hi)}"
             )
         if self.selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
@@ -101,8 +108,8 @@ class DiagramSettings:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-@dataclass(frozen=True, eq=False)
-class Diagram:
+@dataclass(frozen=True, eq=False, repr=False)
+class Diagram(Summarized):
     """A computed phase diagram. Maps are (P, R): one row per density, one column per importance.
 
     ``seed_labels``/``selection_loss`` are (P, R, K) over seeds; ``W`` (P, R, K, m, n) and
@@ -135,6 +142,9 @@ class Diagram:
         if (self.settings.n_features, self.settings.n_hidden) == (2, 1):
             return tuple(n2m1.PHASES)
         return (*n3m2.LABELS, "other")
+
+    def _summary(self) -> Summary:
+        return diagram_summary(self)
 
 
 def cell_features(settings: DiagramSettings) -> FeatureConfig:
@@ -195,10 +205,16 @@ def run_diagram(
     phase = SUPERPOSITION[(n, m)]
     emp_boundary = compare.boundary_from_labels(empirical, p, phase=phase)
     rng = np.random.default_rng([settings.seed, 17])
-    boot = compare.bootstrap_labels(
-        seed_labels, selection_loss, n_boot=settings.bootstrap, rng=rng, select=settings.selection
-    )
-    spread = compare.boundary_spread(boot, p, phase=phase) if settings.bootstrap > 1 else None
+    spread = None  # no bootstrap (bootstrap=0 or 1): no uncertainty to report
+    if settings.bootstrap > 1:
+        boot = compare.bootstrap_labels(
+            seed_labels,
+            selection_loss,
+            n_boot=settings.bootstrap,
+            rng=rng,
+            select=settings.selection,
+        )
+        spread = compare.boundary_spread(boot, p, phase=phase)
     boundary: dict[str, Any] = {
         "phase": list(phase),
         "empirical": emp_boundary.density,

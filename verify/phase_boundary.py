@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from collections import Counter
@@ -22,18 +21,12 @@ from typing import Any
 import numpy as np
 
 from toysup.config import DEFAULT_ADAMW_WEIGHT_DECAY
-from verify._output import (
-    check_device,
-    check_output_dir,
-    json_ready,
-    versions,
-    write_atomically,
-)
+from verify import job
 from verify.diagram import Diagram, DiagramSettings, run_diagram
 
 SCHEMA = 1
 DEFAULT_OUT = "phase_boundary_out"
-FIGURE_FORMATS = ("png", "pdf", "svg")
+PROG = "python -m verify.phase_boundary"
 
 #: ``--preset``: values used for options not given on the command line.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -48,12 +41,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m verify.phase_boundary",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog=PROG,
+        description=(__doc__ or "").split("\n\n")[0].replace("``", ""),
+        formatter_class=job.HelpFormatter,
     )
+    job.add_common_options(parser, default_out=DEFAULT_OUT)
     add = parser.add_argument
-    add("--out", default=DEFAULT_OUT, help="output directory (replaced if it holds an earlier run)")
     add(
         "--preset",
         choices=sorted(PRESETS),
@@ -101,16 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("LOW", "HIGH"),
         help="feature density p = 1 - S, log-spaced",
     )
-    add("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
-    add("--workers", type=int, help="CPU worker threads (default: the usable cores)")
     add(
         "--bootstrap",
         type=int,
         default=200,
         help="bootstrap resamples of the seeds for the boundary's uncertainty",
     )
-    add("--seed", type=int, default=0, help="seed of every random step")
-    add("--quiet", action="store_true", help="no progress bar and no table; print the directory")
     return parser  # fmt: skip
 
 
@@ -140,43 +129,31 @@ def settings_from_args(args: argparse.Namespace) -> DiagramSettings:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the main job; returns the exit code (2 for bad options, nothing written then)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2)
-        return int(exc.code or 0)
-    try:
-        settings = settings_from_args(args)
-        if args.workers is not None and args.workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {args.workers}")
-        out = Path(args.out)
-        check_output_dir(out)
-        check_device(settings.device)
-    except (ValueError, TypeError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-
-    diagram = run_diagram(settings, progress=False if args.quiet else None, workers=args.workers)
-    written = write_outputs(diagram, out, argv=sys.argv[1:] if argv is None else argv)
-    if args.quiet:
-        print(out)
-    else:
-        print(report(diagram, out, written))
-    return 0
+def memory_estimate(settings: DiagramSettings) -> dict[str, float]:
+    """Planned memory in bytes per responsible option (refused up front if too large)."""
+    s = settings
+    cells = s.resolution**2
+    runs = cells * s.seeds
+    n = s.n_features
+    return {
+        "--steps": 48.0 * s.steps,  # the schedule's per-step learning rates and loop state
+        "--batch": 24.0 * max(s.seeds * n * s.batch, 1 << 18) * 2,  # two workers' step buffers
+        "--resolution / --seeds": 8.0 * runs * (101 + 8 * n) + 4.0 * runs * n * s.eval_samples / 64,
+        "--bootstrap": (8.0 * s.seeds + 64.0) * cells * s.bootstrap,
+    }
 
 
-def write_outputs(diagram: Diagram, out: Path, *, argv: list[str]) -> list[Path]:
-    """Write every file (atomically: see :mod:`verify._output`); return their paths."""
-    return write_atomically(out, lambda tmp: _write_files(diagram, tmp, argv))
+def compute(settings: DiagramSettings, args: argparse.Namespace) -> Diagram:
+    return run_diagram(settings, progress=job.progress_option(args), workers=args.workers)
 
 
-def _write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
+def write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
+    """Every file of the run into ``tmp`` (summary.json last); return their names."""
     from verify import plots  # matplotlib only when writing
 
-    names = ["summary.json", "config.json", "maps.npz", "maps.csv"]
     _save_maps(diagram, tmp)
+    names = ["config.json", "maps.npz", "maps.csv"]
+    job.write_json(tmp, "config.json", _config(diagram, argv))
     fig = plots.phase_diagram(
         diagram.importance,
         diagram.density,
@@ -186,14 +163,30 @@ def _write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
         candidate_curve=_candidate_curve(diagram),
         labels=diagram.labels,
         title=_title(diagram),
+        footer=_footer(diagram),
     )
-    for fmt in FIGURE_FORMATS:
-        fig.savefig(tmp / f"phase_diagram.{fmt}", dpi=200, bbox_inches="tight")
-        names.append(f"phase_diagram.{fmt}")
-    (tmp / "config.json").write_text(json.dumps(_config(diagram, argv), indent=2))
-    summary = summarize(diagram, files=names)
-    (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
+    names += job.save_figure(fig, tmp, "phase_diagram")
+    names.insert(0, "summary.json")
+    job.write_json(tmp, "summary.json", summarize(diagram, files=names))
     return names
+
+
+JOB: job.Job[DiagramSettings, Diagram] = job.Job(
+    prog=PROG,
+    parser=build_parser,
+    settings=settings_from_args,
+    memory=memory_estimate,
+    compute=compute,
+    write=write_files,
+    report=lambda diagram, out, files: report(diagram, out, files),
+    failure_hint="lower --lr (or pick another --preset)",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the main job; returns the exit code (0 done, 1 failed, 2 bad options with nothing
+    written, 130 interrupted; see :mod:`verify.job.runner`)."""
+    return job.run(JOB, argv)
 
 
 def _candidate_curve(diagram: Diagram) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +201,20 @@ def _candidate_curve(diagram: Diagram) -> tuple[np.ndarray, np.ndarray]:
 
 def _title(diagram: Diagram) -> str:
     s = diagram.settings
-    return f"n={s.n_features}, m={s.n_hidden}: {s.seeds} seeds/cell, {s.steps} steps"
+    dims = "dimension" if s.n_hidden == 1 else "dimensions"
+    return (
+        f"Phase diagram, n = {s.n_features} features in m = {s.n_hidden} {dims}: theory vs trained"
+    )
+
+
+def _footer(diagram: Diagram) -> str:
+    """The run's settings, for the figure's footer."""
+    s = diagram.settings
+    rule = "lowest loss kept" if s.selection == "best" else "worst dropped, majority"
+    return (
+        f"{s.resolution}×{s.resolution} cells, {s.seeds} seeds per cell ({rule}), "
+        f"{s.steps} steps, {s.optimizer} lr {s.lr:g} {s.schedule}, batch {s.batch}, seed {s.seed}"
+    )
 
 
 def _save_maps(diagram: Diagram, tmp: Path) -> None:
@@ -246,7 +252,7 @@ def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
         return None if err is None or not inside.any() else float(np.mean(np.abs(err[inside])))
 
     training = s.train_config()
-    return json_ready(
+    return job.json_ready(
         {
             "schema": SCHEMA,
             "n_features": s.n_features,
@@ -291,7 +297,7 @@ def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
             "runtime_s": diagram.timings["total_s"],
             "timings": diagram.timings,
             "files": files,
-            "versions": versions(),
+            "versions": job.versions(),
         }
     )
 
@@ -311,7 +317,7 @@ def _config(diagram: Diagram, argv: list[str]) -> dict[str, Any]:
 
     return {
         "schema": SCHEMA,
-        "command": ["python", "-m", "verify.phase_boundary", *argv],
+        "command": [*PROG.split(), *argv],
         "settings": s.to_dict(),
         "features": cell_features(s).to_dict(),
         "model": ModelConfig(n_features=s.n_features, n_hidden=s.n_hidden).to_dict(),

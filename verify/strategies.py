@@ -5,8 +5,8 @@ can fail a health check for discarding too much. Defaulted arguments are keyword
 validated when the strategy is created: a bad argument raises ``ValueError``/``TypeError``
 showing the value and what is accepted.
 
-Conventions (DESIGN.md): ``W`` has shape ``(m, n)`` here (one model; feature i is the column
-``W[:, i]``), ``b`` shape ``(n,)``; density ``p = 1 − S`` in ``(0, 1]``; importances finite and
+Conventions (docs/conventions.md): ``W`` has shape ``(m, n)`` here (one model; feature i is the
+column ``W[:, i]``), ``b`` shape ``(n,)``; density ``p = 1 − S`` in ``(0, 1]``; importances finite and
 ``≥ 0``. Randomness that is not drawn by hypothesis (rotations) comes from a hypothesis-drawn
 integer seed through an explicit ``numpy.random.Generator``, so examples replay and shrink.
 
@@ -36,7 +36,15 @@ from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
 from toysup import FeatureConfig, ModelConfig, TrainConfig
-from toysup.config import ACTIVATIONS, INITS, OPTIMIZERS, REDUCTIONS, SAMPLERS, SCHEDULES
+from toysup.config import (
+    ACTIVATIONS,
+    INITS,
+    OPTIMIZERS,
+    REDUCTIONS,
+    SAMPLERS,
+    SCHEDULES,
+    check_device,
+)
 
 __all__ = [
     "IMPORTANCE_KINDS",
@@ -189,6 +197,8 @@ def weights(
     m, n = _int("m", m), _int("n", n)
     top = _float("max_value", max_value, lo=0.0, open_lo=True)
     low = _float("min_magnitude", min_magnitude, lo=0.0, hi=top, open_lo=True)
+    if not isinstance(allow_zero, bool):
+        raise TypeError(f"allow_zero must be True or False, got {allow_zero!r}")
     magnitude = st.floats(low, top)
     entry = st.one_of(magnitude, magnitude.map(lambda v: -v))
     if allow_zero:
@@ -264,7 +274,7 @@ def feature_configs(
     c_fixed = None if n_instances is None else _int("n_instances", n_instances)
     n_max = _int("max_features", max_features)
     c_max = _int("max_instances", max_instances)
-    dens = densities(min_value=min_density)
+    dens = densities(min_value=_float("min_density", min_density, lo=0.0, hi=1.0, open_lo=True))
     imp_top = _float("max_importance", max_importance, lo=0.0, open_lo=True)
 
     @st.composite
@@ -295,7 +305,7 @@ def train_configs(
     *, max_steps: int = 50, max_batch: int = 64, max_seeds: int = 2, device: str = "cpu"
 ) -> st.SearchStrategy[TrainConfig]:
     """Short :class:`toysup.TrainConfig` runs for tests: ``steps ≤ max_steps``,
-    ``batch_size ≤ max_batch``, ``n_seeds ≤ max_seeds``, ``eval_samples ≤ 512``, on ``device``.
+    ``batch_size ≤ max_batch``, ``n_seeds ≤ max_seeds``, ``2 ≤ eval_samples ≤ 512``, on ``device``.
 
     Every optimiser, schedule, reduction, sampler and dtype; ``lr`` log-uniform in
     ``[1e-4, 1e-1]``; ``weight_decay`` the default or in ``[0, 0.1]``; ``log_every`` the default
@@ -304,8 +314,7 @@ def train_configs(
     s_max = _int("max_steps", max_steps)
     b_max = _int("max_batch", max_batch)
     k_max = _int("max_seeds", max_seeds)
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
+    check_device(device)
 
     @st.composite
     def build(draw: st.DrawFn) -> TrainConfig:
@@ -322,7 +331,7 @@ def train_configs(
             seed=draw(st.integers(0, 2**31 - 1)),
             loss_reduction=draw(st.sampled_from(REDUCTIONS)),
             log_every=draw(st.one_of(st.none(), st.integers(1, steps))),
-            eval_samples=draw(st.integers(1, 512)),
+            eval_samples=draw(st.integers(2, 512)),
             device=device,
             dtype=draw(st.sampled_from(("float32", "float64"))),
             sampler=draw(st.sampled_from(SAMPLERS)),
@@ -354,8 +363,8 @@ def n2m1_parameters(
     return st.tuples(
         pair_w,
         pair_b,
-        densities(min_value=min_density),
-        importances(2, max_value=max_importance),
+        densities(min_value=_float("min_density", min_density, lo=0.0, hi=1.0, open_lo=True)),
+        importances(2, max_value=_float("max_importance", max_importance, lo=0.0, open_lo=True)),
     )
 
 
@@ -423,7 +432,7 @@ def no_superposition_models(
     """
     n_max = _int("max_features", max_features)
     m_max = _int("max_hidden", max_hidden)
-    dens = densities(min_value=min_density)
+    dens = densities(min_value=_float("min_density", min_density, lo=0.0, hi=1.0, open_lo=True))
 
     @st.composite
     def build(draw: st.DrawFn) -> ModelExample:

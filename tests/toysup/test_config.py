@@ -82,8 +82,11 @@ def test_train_config_rejects_bad_input(kwargs, match):
 def test_model_config_rejects_bad_input():
     with pytest.raises(ValueError, match="n_hidden must be an integer >= 1, got 0"):
         ModelConfig(n_features=3, n_hidden=0)
-    with pytest.raises(ValueError, match="activation must be one of 'relu', 'linear'; got 'gelu'"):
-        ModelConfig(n_features=3, n_hidden=1, activation="gelu")
+    with pytest.raises(
+        ValueError,
+        match="activation must be one of 'relu', 'linear', 'gelu', 'softplus'; got 'tanh'",
+    ):
+        ModelConfig(n_features=3, n_hidden=1, activation="tanh")
     with pytest.raises(ValueError, match="unknown ModelConfig keys"):
         ModelConfig.from_dict({"n_features": 3, "n_hidden": 1, "width": 4})
 
@@ -92,3 +95,62 @@ def test_configs_are_frozen():
     cfg = ModelConfig(n_features=3, n_hidden=1)
     with pytest.raises(AttributeError):
         cfg.n_hidden = 2  # type: ignore[misc]
+
+
+def test_family_fields_round_trip_through_json():
+    feats = FeatureConfig(
+        n_features=6, density=0.2, values="signed", structure="anticorrelated", set_size=3
+    )
+    model = ModelConfig(n_features=6, n_hidden=2, hidden_activation="relu", tied=False,
+                        activation="softplus")  # fmt: skip
+    training = TrainConfig(steps=50, target="abs", l1_hidden=0.1, l1_weights=1e-3,
+                           snapshot_steps=[50, 0, 10])  # fmt: skip
+    assert training.snapshot_steps == (0, 10, 50)  # sorted, a tuple
+    assert FeatureConfig.from_json(feats.to_json()) == feats
+    assert ModelConfig.from_json(model.to_json()) == model
+    assert TrainConfig.from_json(training.to_json()) == training
+    np.testing.assert_allclose(feats.set_density_array, [[0.6, 0.6]])
+    assert FeatureConfig(n_features=4, density=[0.1, 0.1, 0.3, 0.3],
+                         structure="correlated").set_density_array.tolist() == [[0.1, 0.3]]  # fmt: skip
+    # set_size is unused, and need not divide n, for independent features
+    assert FeatureConfig(n_features=5, set_size=2).n_sets == 5
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "error", "match"),
+    [
+        (FeatureConfig, {"values": "binary"}, ValueError,
+         "values must be one of 'unit', 'signed'; got 'binary'"),
+        (FeatureConfig, {"structure": "nested"}, ValueError,
+         "structure must be one of 'independent', 'correlated', 'anticorrelated'; got 'nested'"),
+        (FeatureConfig, {"structure": "correlated", "set_size": 4}, ValueError,
+         r"set_size \(4\) must divide n_features \(6\) for structure 'correlated'"),
+        (FeatureConfig, {"structure": "correlated", "set_size": 0}, ValueError,
+         "set_size must be an integer >= 1, got 0"),
+        (FeatureConfig, {"structure": "correlated", "set_size": True}, TypeError, "set_size"),
+        (FeatureConfig, {"structure": "anticorrelated", "set_size": 3, "density": 0.4},
+         ValueError, r"set_size · p ≤ 1 .* summing to 1.2 with set_size 3"),
+        (FeatureConfig, {"structure": "correlated", "density": [0.1, 0.2, 0.3, 0.3, 0.1, 0.1]},
+         ValueError, r"set 0 \(features 0..1\) of instance 0 has densities \[0.1, 0.2\]"),
+        (ModelConfig, {"hidden_activation": "gelu"}, ValueError,
+         "hidden_activation must be one of 'none', 'relu'; got 'gelu'"),
+        (ModelConfig, {"tied": "yes"}, TypeError, "tied must be True or False, got 'yes'"),
+        (ModelConfig, {"tied": 1}, TypeError, "tied must be True or False, got 1"),
+        (TrainConfig, {"target": "square"}, ValueError,
+         "target must be one of 'identity', 'abs'; got 'square'"),
+        (TrainConfig, {"l1_hidden": -0.1}, ValueError,
+         r"l1_hidden must be a finite number >= 0.0, got -0.1"),
+        (TrainConfig, {"l1_weights": float("inf")}, ValueError, "l1_weights must be a finite"),
+        (TrainConfig, {"l1_hidden": True}, TypeError, "l1_hidden must be a real number"),
+        (TrainConfig, {"steps": 10, "snapshot_steps": (0, 11)}, ValueError,
+         r"snapshot step 11 is outside \[0, steps\] = \[0, 10\]"),
+        (TrainConfig, {"snapshot_steps": (-1,)}, ValueError, "snapshot step -1 is outside"),
+        (TrainConfig, {"snapshot_steps": (3, 3)}, ValueError, "snapshot_steps must be distinct"),
+        (TrainConfig, {"snapshot_steps": (2.5,)}, TypeError, "snapshot_steps entries"),
+        (TrainConfig, {"snapshot_steps": 5}, TypeError, "snapshot_steps must be a tuple"),
+    ],
+)  # fmt: skip
+def test_family_fields_reject_bad_input(cls, kwargs, error, match):
+    sizes = {FeatureConfig: {"n_features": 6}, ModelConfig: {"n_features": 6, "n_hidden": 2}}
+    with pytest.raises(error, match=match):
+        cls(**sizes.get(cls, {}), **kwargs)

@@ -129,7 +129,9 @@ def test_bad_density_is_rejected(density, match):
 
 def test_bad_arguments():
     with pytest.raises(TypeError, match="generator"):
-        sample_features([[0.5]], 4, generator=0)  # type: ignore[arg-type]
+        sample_features([[0.5]], 4, generator="0")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="generator"):
+        sample_features([[0.5]], 4, generator=-1)
     with pytest.raises(ValueError, match="method"):
         sample_features([[0.5]], 4, generator=torch.Generator(), method="magic")
     with pytest.raises(ValueError, match="batch_size"):

@@ -83,3 +83,56 @@ def test_phase_labels_n3m2():
     }
     W = np.array(list(cases.values()), dtype=float)
     assert metrics.phase_label_n3m2(W).tolist() == list(cases)
+
+
+def test_neuron_monosemanticity_known_rows():
+    W = np.array([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [-3.0, 1.0, 0.0]])
+    np.testing.assert_allclose(metrics.neuron_monosemanticity(W), [1.0, 0.5, np.nan, 0.9])
+    # positive part: the inhibitory -3 does not count; row 3 then reads feature 1 alone
+    np.testing.assert_allclose(
+        metrics.neuron_monosemanticity(W, positive=True), [1.0, 0.5, np.nan, 1.0]
+    )
+    np.testing.assert_array_equal(metrics.neuron_features(W, positive=True)[[0, 3]], [0, 1])
+    assert metrics.n_polysemantic(W) == 1  # row 1; row 2 is dead
+    batch = np.stack([W, W[::-1]])
+    np.testing.assert_array_equal(metrics.n_polysemantic(batch), [1, 1])
+    # a second feature of relative weight w makes the neuron polysemantic from 1/(1+w²) < 3/4
+    assert metrics.n_polysemantic(np.array([[1.0, 0.57]])) == 0
+    assert metrics.n_polysemantic(np.array([[1.0, 0.59]])) == 1
+
+
+@given(arrays(np.float64, (3, 4), elements=st.floats(-5, 5)))
+def test_monosemanticity_is_between_one_over_n_and_one(W):
+    mono = metrics.neuron_monosemanticity(W)
+    live = np.abs(W).sum(1) > 0
+    assert np.all(np.isnan(mono) == ~live)
+    assert np.all((mono[live] >= 1 / 4 - 1e-12) & (mono[live] <= 1 + 1e-12))
+
+
+def test_set_cosines():
+    W = np.array([[1.0, -1.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0, 0.0, 0.0]])
+    cos = metrics.set_cosines(W, 2)
+    assert cos.shape == (3, 2, 2)
+    np.testing.assert_allclose(cos[0], [[1, -1], [-1, 1]])  # antipodal pair
+    np.testing.assert_allclose(cos[1], [[1, 0], [0, 1]])  # orthogonal pair
+    assert np.all(np.isnan(cos[2]))  # zero features
+    with pytest.raises(ValueError, match=r"set_size \(4\) must divide the number of features"):
+        metrics.set_cosines(W, 4)
+
+
+def test_abs_fit_of_exact_and_one_sided_circuits():
+    """h = (ReLU(x), ReLU(−x)), y = h₁ + h₂ = |x| exactly: fit 1. Only ReLU(x): the analytic
+    value 1 − (1/6)/(1/12) = −1 on the continuum (here on a grid of 2001 points)."""
+    W = np.array([[1.0], [-1.0]])  # (m=2, n=1)
+    np.testing.assert_allclose(metrics.abs_fit(W, np.array([[1.0, 1.0]]), np.zeros(1)), [1.0])
+    half = metrics.abs_fit(W, np.array([[1.0, 0.0]]), np.zeros(1), points=2001)
+    np.testing.assert_allclose(half, [-1.0], atol=2e-3)
+    assert metrics.n_abs_computed(W, np.array([[1.0, 1.0]]), np.zeros(1)) == 1
+
+
+def test_abs_recovered_counts_each_sign():
+    """Exact |x|: 1; one sign only: 1/2 (half of E[x²] from each sign); zero output: 0."""
+    W = np.array([[1.0], [-1.0]])
+    for W_dec, expected in (([[1.0, 1.0]], 1.0), ([[1.0, 0.0]], 0.5), ([[0.0, 0.0]], 0.0)):
+        got = metrics.abs_recovered(W, np.array(W_dec), np.zeros(1), points=2001)
+        np.testing.assert_allclose(got, [expected], atol=1e-12)

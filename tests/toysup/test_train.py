@@ -28,7 +28,7 @@ def _var(p):
 def test_dense_relu_model_keeps_exactly_top_five_features():
     """n=20, m=5, I=0.7^i, density 1: loss within 1% of Σ_{i≥5} I_i Var x = 0.0464645 (paper
     §"Basic Results": with dense features the ReLU model behaves like the linear model).
-    REFERENCE.md quotes 0.046463; the exact sum (0.7⁵ - 0.7²⁰)/(0.3 · 12) is 0.04646447."""
+    The exact sum (0.7⁵ - 0.7²⁰)/(0.3 · 12) is 0.04646447."""
     importance = 0.7 ** np.arange(20)
     optimum = importance[5:].sum() * _var(1.0)
     assert abs(optimum - (0.7**5 - 0.7**20) / 3.6) < 1e-15 and abs(optimum - 0.046463) < 2e-6
@@ -194,7 +194,7 @@ def test_save_and_load_round_trip_without_pickle(tiny, tmp_path):
         np.testing.assert_array_equal(getattr(back, name), getattr(r, name))
     with np.load(path / "arrays.npz", allow_pickle=False) as data:
         assert all(data[k].dtype != object for k in data.files)
-    assert json.loads((path / "result.json").read_text())["schema"] == 1
+    assert json.loads((path / "result.json").read_text())["schema"] == 2
     with pytest.raises(FileExistsError):
         r.save(path)
     r.save(path, overwrite=True)
@@ -231,12 +231,16 @@ def test_incompatible_or_bad_arguments(tiny):
             train(feats, model, TrainConfig(device="cuda"))
 
 
-def test_progress_bar_only_when_asked(tiny, capsys):
+def test_progress_report_only_when_due_or_asked(tiny, capsys):
     feats, model, training = tiny(steps=20)
-    train(feats, model, training)  # stderr is not a terminal under pytest: quiet
+    train(feats, model, training)  # not a terminal, shorter than one line interval: quiet
     assert capsys.readouterr().err == ""
-    train(feats, model, training, progress=True)
-    assert "training" in capsys.readouterr().err
+    train(feats, model, training, progress=True)  # asked for: a final line at least
+    assert capsys.readouterr().err.startswith("training: 100.0%")
+    train(feats, model, training, progress="cell 3: training")
+    assert capsys.readouterr().err == ""
+    train(feats, model, training, progress=False)
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.gpu

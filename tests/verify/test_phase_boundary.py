@@ -141,8 +141,8 @@ def test_help_lists_options_with_defaults(capsys):
 
 
 def test_default_run_agrees_with_the_exact_landscape(tmp_path, capsys):
-    """The issue's bar: the default run's empirical map agrees with the exact-landscape optimum on
-    at least 90% of cells (measured: 99.75%, against 97.25% for the paper's candidates)."""
+    """The bar for the main job: the default run's empirical map agrees with the exact-landscape
+    optimum on at least 90% of cells (measured: 99.75%, against 97.25% for the paper's candidates)."""
     out = tmp_path / "default"
     assert main(["--out", str(out)]) == 0
     table = capsys.readouterr().out

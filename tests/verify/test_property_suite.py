@@ -1,6 +1,7 @@
 """The shipped property suite (verify/properties): it passes on toysup's trainer and on a saved
 checkpoint, and it fails on broken trainers. The suite runs in a subprocess exactly as a user runs
-it: ``python -m pytest --pyargs verify.properties``."""
+it: ``python -m pytest --pyargs verify.properties``, or the ``pytest`` command itself (which, unlike
+``python -m pytest``, does not put the current folder on ``sys.path``)."""
 
 from __future__ import annotations
 
@@ -31,23 +32,29 @@ SUITE_VARS = (
     "TOYSUP_HYPOTHESIS_PROFILE",
     "HYPOTHESIS_PROFILE",
     "TOYSUP_DEVICE",
+    "TOYSUP_HYPOTHESIS_DB",
+    "HYPOTHESIS_STORAGE_DIRECTORY",
 )
 
 
 def run_suite(
-    tmp_path: Path, *args: str, profile: str = "dev", **env_vars: str
+    tmp_path: Path,
+    *args: str,
+    profile: str = "dev",
+    command: tuple[str, ...] = (sys.executable, "-m", "pytest"),
+    **env_vars: str,
 ) -> tuple[int, dict[str, str], str]:
     """Run the suite in a subprocess from ``tmp_path``; return (exit code, outcome per test, output).
 
     The outcome per test comes from a JUnit report: "passed", "failed", "error" or "skipped".
+    hypothesis's database goes to ``tmp_path/hypothesis`` unless ``env_vars`` says otherwise.
     """
     env = {k: v for k, v in os.environ.items() if k not in SUITE_VARS}
+    env.update(TOYSUP_HYPOTHESIS_DB=str(tmp_path / "hypothesis"))
     env.update(env_vars, TOYSUP_HYPOTHESIS_PROFILE=profile)
     report = tmp_path / f"report-{len(list(tmp_path.glob('report-*')))}.xml"
     cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
+        *command,
         "--pyargs",
         "verify.properties",
         "-q",
@@ -189,6 +196,94 @@ def test_suite_passes_under_the_ci_profile(tmp_path, checkpoint):
     assert code == 0, output
     assert _count(outcomes, "test_trainer", "passed") == 3
     assert _count(outcomes, "test_checkpoint", "passed") == 5
+
+
+MYLAB_TOY = '''
+"""A user's trainer: toysup's, recording that it was called."""
+from pathlib import Path
+
+import toysup
+
+
+def train(features, model, training):
+    with open(Path.cwd() / "calls.txt", "a") as log:
+        log.write(f"{features.n_instances} {model.n_features} {model.n_hidden}\\n")
+    return toysup.train(features, model, training, progress=False)
+'''
+
+
+def _pytest_command() -> tuple[str, ...]:
+    """The ``pytest`` console script of this interpreter (never ``python -m pytest``, which puts
+    the current folder on ``sys.path``); ``python -P -m pytest`` behaves the same way."""
+    script = Path(sys.executable).with_name("pytest")
+    if script.is_file():
+        return (str(script),)
+    if sys.version_info >= (3, 11):
+        return (sys.executable, "-P", "-m", "pytest")
+    pytest.skip("no pytest console script beside this interpreter, and python < 3.11 has no -P")
+
+
+def _without_cwd(pythonpath: str) -> str:
+    """PYTHONPATH without entries that mean the current folder ('' and '.')."""
+    return os.pathsep.join(p for p in pythonpath.split(os.pathsep) if p not in ("", "."))
+
+
+def test_pytest_command_finds_a_trainer_in_the_current_folder(tmp_path):
+    """``TOYSUP_TRAINER=mylab.toy:train pytest --pyargs verify.properties`` from the folder that
+    holds ``mylab/``; hypothesis writes nothing there (its database goes to the cache dir)."""
+    (tmp_path / "mylab").mkdir()
+    (tmp_path / "mylab" / "__init__.py").write_text("")
+    (tmp_path / "mylab" / "toy.py").write_text(MYLAB_TOY)
+    cache = tmp_path / "cache"
+    env = {"PYTHONPATH": _without_cwd(os.environ.get("PYTHONPATH", ""))}
+    env["TOYSUP_CACHE_DIR"] = str(cache)  # the default database lives under it
+    code, outcomes, output = run_suite(
+        tmp_path,
+        "-m",
+        "trainer",
+        "-k",
+        "n2m1_against_the_exact_landscape",
+        command=_pytest_command(),
+        TOYSUP_TRAINER="mylab.toy:train",
+        TOYSUP_HYPOTHESIS_DB="",
+        **env,
+    )
+    assert code == 0, output
+    assert _count(outcomes, "test_trainer", "passed") == 1, outcomes
+    calls = (tmp_path / "calls.txt").read_text().splitlines()
+    assert calls and all(line.split()[1:] == ["2", "1"] for line in calls), calls
+    assert not (tmp_path / ".hypothesis").exists(), sorted(p.name for p in tmp_path.iterdir())
+    assert (cache / "hypothesis").is_dir()
+
+
+def test_a_trainer_that_cannot_be_imported_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "path", sys.path.copy())  # load_trainer may add the current folder
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModuleNotFoundError, match=r"no package or module 'nolab' in the current"):
+        _target.load_trainer("nolab.toy:train")
+    (tmp_path / "broken_lab").mkdir()
+    (tmp_path / "broken_lab" / "__init__.py").write_text("import no_such_dependency\n")
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency"):  # the real cause
+        _target.load_trainer("broken_lab:train")
+
+
+def test_hypothesis_database_location(tmp_path, monkeypatch):
+    for var in ("TOYSUP_HYPOTHESIS_DB", "HYPOTHESIS_STORAGE_DIRECTORY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TOYSUP_CACHE_DIR", str(tmp_path / "cache"))
+    assert _target.database_setting() == ("directory", tmp_path / "cache" / "hypothesis")
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / "hyp"))
+    assert _target.database_setting() == ("directory", tmp_path / "hyp")
+    monkeypatch.setenv("TOYSUP_HYPOTHESIS_DB", str(tmp_path / "mine"))
+    assert _target.database_setting() == ("directory", tmp_path / "mine")
+    assert (tmp_path / "mine").is_dir()
+    for kind in ("memory", "none", "Memory"):
+        monkeypatch.setenv("TOYSUP_HYPOTHESIS_DB", kind)
+        assert _target.database_setting() == (kind.lower(), tmp_path / "hyp")
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("TOYSUP_HYPOTHESIS_DB", str(tmp_path / "file" / "db"))
+    with pytest.raises(ValueError, match=r"TOYSUP_HYPOTHESIS_DB=.*file/db.*cannot create"):
+        _target.database_setting()
 
 
 def test_suite_is_part_of_the_installed_packages():

@@ -36,8 +36,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import lambertw
 
+from theory._summary import Summarized, Summary
 from theory._validation import _show
 from theory.compressed_sensing.checks import check_half_open_unit_interval, check_positive_real
+from theory.compressed_sensing.summaries import measurement_bound_summary
 from theory.compressed_sensing.threshold import statistical_dimension_rate
 
 FloatArray = NDArray[np.float64]
@@ -99,8 +101,8 @@ def _check_k_n(k: Any, n: Any) -> tuple[FloatArray, FloatArray]:
     return kk.astype(np.float64), nn.astype(np.float64)
 
 
-@dataclass(frozen=True)
-class MeasurementBound:
+@dataclass(frozen=True, repr=False)
+class MeasurementBound(Summarized):
     """A bound on the number of measurements m(k, n) = n · rate(k/n) + offset.
 
     Attributes:
@@ -160,6 +162,9 @@ class MeasurementBound:
         with np.errstate(divide="ignore"):
             out = np.where(a > 0, (mm - self.offset) / np.where(a > 0, a, 1.0), np.inf)
         return _scalar_or_array(out)
+
+    def _summary(self) -> Summary:
+        return measurement_bound_summary(self)
 
 
 _BOUND_LIST = (

@@ -7,7 +7,7 @@ not a number at all) with the offending value and what would be accepted.
 
 Note one deliberate difference from ``theory._validation.check_positive_int``: a non-integral
 size such as ``2.5`` (or an integral float such as ``200.0``) raises ``ValueError`` here, because a
-size that is not an integer is a bad *value* of a size (issue 5 asks for ``ValueError``).
+size that is not an integer is a bad *value* of a size.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from theory._validation import _show, as_float_array
+from theory._validation import _show, as_float_array, check_bounded
+from theory._validation import check_memory as check_memory
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -107,6 +108,4 @@ def check_matrix(name: str, value: Any) -> NDArray[np.float64]:
     arr = as_float_array(name, value)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must be a non-empty 2-D matrix (m, n), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {_show(arr)}")
-    return arr
+    return check_bounded(name, arr)

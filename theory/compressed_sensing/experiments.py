@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betaincinv, ndtri
 
+from theory._summary import Summarized, Summary
 from theory._validation import _show, as_float_array
 from theory.compressed_sensing.checks import (
     check_bool,
@@ -21,6 +22,7 @@ from theory.compressed_sensing.checks import (
     check_half_open_unit_interval,
     check_increasing_1d,
     check_matrix,
+    check_memory,
     check_open_unit_interval,
     check_seed,
     check_size,
@@ -37,6 +39,10 @@ from theory.compressed_sensing.recovery import (
     gaussian_matrix,
     sparse_vector,
     trial_rng,
+)
+from theory.compressed_sensing.summaries import (
+    phase_transition_grid_summary,
+    recovery_rate_summary,
 )
 from theory.compressed_sensing.threshold import weak_threshold
 
@@ -57,9 +63,10 @@ def _check_counts(successes: Any, trials: Any) -> tuple[FloatArray, FloatArray]:
     s = as_float_array("successes", successes)
     t = as_float_array("trials", trials)
     s, t = np.broadcast_arrays(s, t)
-    if np.any(t < 1) or np.any(s < 0) or np.any(s > t) or np.any(s != np.round(s)):
+    finite = np.all(np.isfinite(s)) and np.all(np.isfinite(t))
+    if not finite or np.any(t < 1) or np.any(s < 0) or np.any(s > t) or np.any(s != np.round(s)):
         raise ValueError(
-            f"need integer counts 0 <= successes <= trials, trials >= 1; got successes = "
+            f"need finite integer counts 0 <= successes <= trials, trials >= 1; got successes = "
             f"{_show(successes)}, trials = {_show(trials)}"
         )
     return s.astype(np.float64), t.astype(np.float64)
@@ -119,8 +126,8 @@ def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
     return arr
 
 
-@dataclass(frozen=True)
-class PhaseTransitionGrid:
+@dataclass(frozen=True, repr=False)
+class PhaseTransitionGrid(Summarized):
     """Empirical success probabilities of ℓ1 / LP recovery over (δ = m/n, ρ = k/m).
 
     Cell (i, j) has m[i] = round(deltas[i] n) measurements and k[i, j] = round(rhos[j] m[i])
@@ -209,6 +216,9 @@ class PhaseTransitionGrid:
             weak_threshold(self.delta_realized, signed=not self.nonnegative), dtype=np.float64
         )
 
+    def _summary(self) -> Summary:
+        return phase_transition_grid_summary(self)
+
 
 def _round_half_up(x: FloatArray) -> IntArray:
     return np.floor(x + 0.5).astype(np.int64)
@@ -245,7 +255,8 @@ def phase_transition_grid(
         value_distribution: non-zero values, default "ones" if nonnegative else "sign" (±1):
             magnitudes do not change the outcome for Gaussian A, and values bounded away from
             0 keep every failure's error far above the tolerance.
-        solver, method: see ``recover_l1``.
+        solver: see ``recover_l1``.
+        method: see ``recover_l1``.
         tolerance: success threshold on the relative ℓ2 error.
     """
     nn = check_size("n", n, minimum=2)
@@ -275,6 +286,7 @@ def phase_transition_grid(
             f"{m.tolist()}; increase n or the smallest rho"
         )
 
+    check_memory("trials", ntrials, 8.0 * ntrials * k.size, "the relative errors of every trial")
     successes = np.zeros(k.shape, dtype=np.int64)
     failures = np.zeros(k.shape, dtype=np.int64)
     errors = np.empty((*k.shape, ntrials))
@@ -309,8 +321,8 @@ def phase_transition_grid(
     )
 
 
-@dataclass(frozen=True)
-class RecoveryRate:
+@dataclass(frozen=True, repr=False)
+class RecoveryRate(Summarized):
     """Fraction of sparse inputs that convex recovery with a fixed matrix gets right.
 
     Attributes:
@@ -341,6 +353,9 @@ class RecoveryRate:
     solver: str
     method: str
     tolerance: float
+
+    def _summary(self) -> Summary:
+        return recovery_rate_summary(self)
 
 
 def recovery_rate(
@@ -376,7 +391,8 @@ def recovery_rate(
         value_distribution: "uniform" (default), "ones", or "gaussian" / "sign" (signed only).
             With "uniform" an entry can be tiny; a trial that misses only entries below about
             ``tolerance``·‖x‖ counts as recovered (to that tolerance).
-        solver, method: see ``recover_l1``.
+        solver: see ``recover_l1``.
+        method: see ``recover_l1``.
         tolerance: success threshold on the relative ℓ2 error.
         confidence: level of the interval, in (0, 1).
         interval: "wilson" (default) or "clopper-pearson".
@@ -408,6 +424,7 @@ def recovery_rate(
     conf = _check_confidence(confidence)
     check_choice("interval", interval, _INTERVALS)
 
+    check_memory("trials", ntrials, 8.0 * ntrials, "the relative errors of every trial")
     p_draw = p if p is not None else 0.0  # used only when k is None, i.e. density was given
     successes = 0
     failures = 0

@@ -31,11 +31,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linprog
 
-from theory._validation import as_float_array
+from theory._validation import check_bounded, check_finite
 from theory.compressed_sensing.checks import (
     check_bool,
     check_choice,
+    check_half_open_unit_interval,
     check_matrix,
+    check_memory,
     check_positive_real,
     check_seed,
     check_size,
@@ -162,11 +164,9 @@ def recover_l1(
             comes from A x; this signals numerical trouble).
     """
     a = check_matrix("A", A)
-    yy = as_float_array("y", y)
+    yy = check_bounded("y", y)
     if yy.shape != (a.shape[0],):
         raise ValueError(f"y must have shape ({a.shape[0]},) to match A {a.shape}, got {yy.shape}")
-    if not np.all(np.isfinite(yy)):
-        raise ValueError("y must be finite")
     nonneg = check_bool("nonnegative", nonnegative)
     resolved = _resolve_solver(method, solver)
     if method == "linprog":
@@ -175,15 +175,37 @@ def recover_l1(
 
 
 def relative_error(x_hat: FloatArray, x: FloatArray) -> float:
-    """‖x̂ − x‖₂ / ‖x‖₂, or ‖x̂‖₂ when x = 0."""
-    norm_x = float(np.linalg.norm(x))
-    err = float(np.linalg.norm(x_hat - x))
-    return err / norm_x if norm_x > 0 else err
+    """‖x̂ − x‖₂ / ‖x‖₂, or ‖x̂‖₂ when x = 0. Both finite, of the same shape."""
+    x_hat = check_finite("x_hat", x_hat)
+    x = check_finite("x", x)
+    if x_hat.shape != x.shape or x.ndim != 1:
+        raise ValueError(
+            f"x_hat and x must be vectors of the same length, got shapes {x_hat.shape} and "
+            f"{x.shape}"
+        )
+    # scaled by the largest entry, so that squares of huge entries do not overflow
+    scale = max(float(np.max(np.abs(x), initial=0.0)), float(np.max(np.abs(x_hat), initial=0.0)))
+    if scale == 0.0:
+        return 0.0
+    norm_x = float(np.linalg.norm(x / scale))
+    err = float(np.linalg.norm(x_hat / scale - x / scale))
+    return err / norm_x if norm_x > 0 else err * scale
+
+
+def _check_rng(rng: Any) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (e.g. trial_rng(seed) or "
+            f"numpy.random.default_rng(seed)), got {rng!r}"
+        )
+    return rng
 
 
 def gaussian_matrix(m: int, n: int, rng: np.random.Generator) -> FloatArray:
     """A with i.i.d. N(0, 1/m) entries, shape (m, n) (columns of unit expected norm)."""
-    return rng.standard_normal((m, n)) / np.sqrt(m)
+    mm, nn = check_size("m", m), check_size("n", n)
+    check_memory(*(("m", mm) if mm >= nn else ("n", nn)), 8.0 * mm * nn, f"an {mm} × {nn} matrix")
+    return _check_rng(rng).standard_normal((mm, nn)) / np.sqrt(mm)
 
 
 def sparse_vector(
@@ -195,9 +217,14 @@ def sparse_vector(
     ±1 with equal probability. Draws the support first (``rng.choice(n, k, replace=False)``),
     then the k values.
     """
-    support = rng.choice(n, size=k, replace=False)
-    x = np.zeros(n)
-    x[support] = _draw_values(k, rng, value_distribution)
+    nn, kk = check_size("n", n), check_size("k", k)
+    if kk > nn:
+        raise ValueError(f"k must be <= n (at most n non-zeros), got k = {kk}, n = {nn}")
+    check_choice("value_distribution", value_distribution, _VALUE_DISTRIBUTIONS)
+    check_memory("n", nn, 16.0 * nn, "the vector")
+    support = _check_rng(rng).choice(nn, size=kk, replace=False)
+    x = np.zeros(nn)
+    x[support] = _draw_values(kk, rng, value_distribution)
     return x
 
 
@@ -209,8 +236,14 @@ def density_vector(
     Draws the n-long Bernoulli mask first (``rng.random(n) < density``), then the values of the
     non-zeros.
     """
-    mask = rng.random(n) < density
-    x = np.zeros(n)
+    nn = check_size("n", n)
+    p = check_half_open_unit_interval("density", density, "p = 1 − S")
+    if p.ndim != 0:
+        raise ValueError(f"density must be a scalar, got shape {p.shape}")
+    check_choice("value_distribution", value_distribution, _VALUE_DISTRIBUTIONS)
+    check_memory("n", nn, 16.0 * nn, "the vector")
+    mask = _check_rng(rng).random(nn) < float(p)
+    x = np.zeros(nn)
     x[mask] = _draw_values(int(mask.sum()), rng, value_distribution)
     return x
 
@@ -222,7 +255,11 @@ def _draw_values(count: int, rng: np.random.Generator, value_distribution: str) 
         return rng.standard_normal(count)
     if value_distribution == "sign":
         return (2 * rng.integers(0, 2, size=count) - 1).astype(np.float64)
-    return np.ones(count)
+    if value_distribution == "ones":
+        return np.ones(count)
+    raise ValueError(  # unreachable after check_choice; kept so no name falls through to "ones"
+        f"value_distribution must be one of {_VALUE_DISTRIBUTIONS}, got {value_distribution!r}"
+    )
 
 
 def _check_distribution(value_distribution: Any, nonnegative: bool) -> str:
@@ -278,7 +315,9 @@ def trial_rng(seed: int, *key: int) -> np.random.Generator:
     ``phase_transition_grid`` uses key (i_delta, i_rho, trial); ``recovery_rate`` uses (trial,).
     Any single trial can be re-run from these integers alone.
     """
-    return np.random.default_rng([seed, *key])
+    return np.random.default_rng(
+        [check_seed("seed", seed), *(check_seed(f"key[{i}]", k) for i, k in enumerate(key))]
+    )
 
 
 def recovery_trial(
@@ -298,14 +337,17 @@ def recovery_trial(
     The generator is ``trial_rng(seed)``; draws in order: A, the support, the values.
 
     Args:
-        n, m, k: features, measurements, non-zeros; 1 <= k <= n, m >= 1.
+        n: features (signal length).
+        m: measurements, m >= 1.
+        k: non-zeros, 1 <= k <= n.
         seed: non-negative integer.
         nonnegative: recover by the nonnegative LP (True) or ℓ1 (False).
         value_distribution: non-zero values; default "ones" if ``nonnegative`` else "sign"
             (±1). For Gaussian A, success depends only on the support (LP) or support and signs
             (ℓ1), not on the magnitudes; values bounded away from 0 keep failures far from the
             success tolerance (a failure's error is of the order of x's smallest entry).
-        solver, method: as in ``recover_l1``.
+        solver: as in ``recover_l1``.
+        method: as in ``recover_l1``.
         tolerance: success if ‖x̂ − x‖₂ <= tolerance ‖x‖₂.
     """
     nn, mm, kk = check_size("n", n), check_size("m", m), check_size("k", k)

@@ -23,7 +23,9 @@ import numpy as np
 import sympy as sp
 from numpy.typing import NDArray
 
+from theory._summary import Summarized, Summary
 from theory._validation import check_density, check_importance
+from theory.n2m1.summaries import candidate_theory_summary
 from theory.n2m1.symbolic import resolve_max, symbolic_loss
 
 AntipodalBias = Literal["zero", "optimal"]
@@ -45,8 +47,8 @@ def _check_antipodal_bias(value: Any) -> AntipodalBias:
 # ---------------------------------------------------------------- symbolic derivation
 
 
-@dataclass(frozen=True)
-class CandidateTheory:
+@dataclass(frozen=True, repr=False)
+class CandidateTheory(Summarized):
     """Symbolic candidate solutions and their predicted phase boundary (sympy, symbols r, p).
 
     ``weights[label]`` is W; ``biases[label]`` the candidate's bias (b_first, b_extra) as a
@@ -67,6 +69,9 @@ class CandidateTheory:
     boundary: sp.Expr | None
     boundary_latex: str
     triple_point: tuple[sp.Expr, sp.Expr]
+
+    def _summary(self) -> Summary:
+        return candidate_theory_summary(self)
 
 
 def _loss_at(w: tuple[int, int], b: tuple[sp.Expr, sp.Expr], r: sp.Symbol, p: sp.Symbol) -> sp.Expr:

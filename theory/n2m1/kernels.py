@@ -73,7 +73,12 @@ def kernel_j(c: Array, b: Array, order: int = 1) -> tuple[Array, ...]:
     lo, hi = active_interval(c, b)
     length = hi - lo
     mid = 0.5 * (lo + hi)
-    g = c * mid + b  # ℓ at the midpoint of the active interval
+    # Where the active interval is empty, the midpoint value g and the slope (which only ever
+    # multiply the interval's length) are set to 0: a huge inactive argument (b = −1e300, say)
+    # then contributes exactly 0 instead of 0 · inf = NaN. Likewise in K1 and K2.
+    live = length > 0
+    g = np.where(live, c * mid + b, 0.0)  # ℓ at the midpoint of the active interval
+    c = np.where(live, c, 0.0)
     l2 = length * length / 12.0
     out: tuple[Array, ...] = (length * (g * g + c * c * l2),)
     if order >= 1:
@@ -96,8 +101,9 @@ def kernel_k1(a: Array, b: Array, order: int = 1) -> tuple[Array, ...]:
     lo, hi = active_interval(a, b)
     length = hi - lo
     mid = 0.5 * (lo + hi)
-    alpha = 1.0 - a
-    g = alpha * mid - b  # residual u − ℓ at the midpoint
+    live = length > 0
+    alpha = np.where(live, 1.0 - a, 0.0)
+    g = np.where(live, alpha * mid - b, 0.0)  # residual u − ℓ at the midpoint
     l2 = length * length / 12.0
     outside = (1.0 - hi * hi * hi + lo * lo * lo) / 3.0  # ∫ u² where the ReLU is off
     out: tuple[Array, ...] = (outside + length * (g * g + alpha * alpha * l2),)
@@ -141,15 +147,17 @@ def kernel_k2(a: Array, c: Array, b: Array, order: int = 1) -> tuple[Array, ...]
     lo, hi = active_interval(c_, s)
     length = hi - lo
     mid = 0.5 * (lo + hi)
-    g = u - s - c_ * mid  # residual u − ℓ at the midpoint of the active v-interval
+    live = length > 0
+    c_live = np.where(live, c_, 0.0)
+    g = np.where(live, u - s - c_live * mid, 0.0)  # residual u − ℓ at the active midpoint
     l2 = length * length / 12.0
-    val = u * u * (1.0 - length) + length * (g * g + c_ * c_ * l2)
+    val = u * u * (1.0 - length) + length * (g * g + c_live * c_live * l2)
     out: tuple[Array, ...] = (np.sum(weight * val, axis=-1),)
     if order >= 1:
         lg = weight * length * g
         d_b = -2.0 * np.sum(lg, axis=-1)
         d_a = -2.0 * np.sum(lg * u, axis=-1)
-        d_c = -2.0 * np.sum(lg * mid - weight * length * c_ * l2, axis=-1)
+        d_c = -2.0 * np.sum(lg * mid - weight * length * c_live * l2, axis=-1)
         out += (d_a, d_c, d_b)
     if order >= 2:
         wl = weight * length
@@ -201,15 +209,35 @@ def kernel_k2(a: Array, c: Array, b: Array, order: int = 1) -> tuple[Array, ...]
     return out
 
 
+def _weighted(q: Array, term: Array) -> Array:
+    """q · term, exactly 0 where q = 0 (a pattern of probability or importance 0 contributes
+    nothing, even where its integral overflows float64)."""
+    return np.where(q > 0, q * term, 0.0)
+
+
 def loss_terms(
-    w: Array, b: Array, density: Array, importance: Array, order: int = 1
+    w: Array,
+    b: Array,
+    density: Array,
+    importance: Array,
+    order: int = 1,
+    *,
+    safe: bool = False,
+    fast_hessian: bool = False,
 ) -> tuple[Array, ...]:
     """Total loss, then (if ``order >= 1``) its gradient w.r.t. w and b, then (if ``order >= 2``)
     the Hessian w.r.t. x = (w_1, w_2, b_1, b_2); inputs already broadcast.
 
     Shapes: ``w``, ``b``, ``density``, ``importance`` all (..., 2). Returns (loss (...,),
-    dL/dw (..., 2), dL/db (..., 2), d²L/dx² (..., 4, 4)) up to ``order``.
+    dL/dw (..., 2), dL/db (..., 2), d²L/dx² (..., 4, 4)) up to ``order``. ``safe=True`` (the
+    public functions, ``order <= 1``) makes patterns of weight 0 contribute exactly 0 even where
+    their terms overflow; the optimiser's inner loop skips that cost. ``fast_hessian=True``
+    contracts the Hessian's chain rule pairwise (several times faster; it rounds differently in
+    the last bits, so the unpenalised optimiser keeps the original contraction and its results
+    stay reproducible bit for bit).
     """
+    if safe and order <= 1:
+        return _loss_terms_safe(w, b, density, importance, order)
     w_other = w[..., ::-1]
     p_other = density[..., ::-1]
     a = w * w  # (..., 2): a_i = w_i²
@@ -245,7 +273,10 @@ def loss_terms(
     jac[..., :, 1, 1] = w[..., 0:1]
     jac[..., 0, 2, 2] = 1.0
     jac[..., 1, 2, 3] = 1.0
-    hess = np.einsum("...fti,...ftu,...fuj->...ij", jac, h, jac)
+    if fast_hessian:
+        hess = np.sum(np.swapaxes(jac, -1, -2) @ h @ jac, axis=-3)
+    else:
+        hess = np.einsum("...fti,...ftu,...fuj->...ij", jac, h, jac)
     # Curvature of the maps themselves: d²a_i/dw_i² = 2, d²c/dw_0 dw_1 = 1.
     hess[..., 0, 0] += 2.0 * d_a[..., 0]
     hess[..., 1, 1] += 2.0 * d_a[..., 1]
@@ -253,3 +284,43 @@ def loss_terms(
     hess[..., 0, 1] += cross
     hess[..., 1, 0] += cross
     return loss, d_w, d_b, hess
+
+
+def _loss_terms_safe(
+    w: Array, b: Array, density: Array, importance: Array, order: int
+) -> tuple[Array, ...]:
+    """``loss_terms`` (order 0 or 1) with every product by a pattern weight guarded."""
+    w_other = w[..., ::-1]
+    p_other = density[..., ::-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = w * w
+        c = w * w_other
+        q = (
+            importance * (1.0 - density) * (1.0 - p_other),
+            importance * (1.0 - density) * p_other,
+            importance * density * (1.0 - p_other),
+            importance * density * p_other,
+        )
+        n = relu_sq(b, order)
+        j = kernel_j(c, b, order)
+        k1 = kernel_k1(a, b, order)
+        k2 = kernel_k2(a, c, b, order)
+        terms = (
+            _weighted(q[0], n[0])
+            + _weighted(q[1], j[0])
+            + _weighted(q[2], k1[0])
+            + _weighted(q[3], k2[0])
+        )
+        loss = np.sum(terms, axis=-1)
+        if order < 1:
+            return (loss,)
+        d_a = _weighted(q[2], k1[1]) + _weighted(q[3], k2[1])
+        d_c = _weighted(q[1], j[1]) + _weighted(q[3], k2[2])
+        d_b = (
+            _weighted(q[0], n[1])
+            + _weighted(q[1], j[2])
+            + _weighted(q[2], k1[2])
+            + _weighted(q[3], k2[3])
+        )
+        d_w = 2.0 * w * d_a + np.sum(d_c, axis=-1, keepdims=True) * w_other
+    return loss, d_w, d_b

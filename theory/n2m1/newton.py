@@ -32,6 +32,18 @@ class NewtonResult:
     converged: NDArray[np.bool_]
 
 
+def saddle_free_step(hess: Array, grad: Array, max_step: float) -> Array:
+    """−Σ_k v_k v_kᵀ g / |λ_k| over the eigenpairs of each Hessian (k, d, d), capped at
+    ``max_step`` in the max-norm; eigenvalues below 1e-8 of the largest are raised to it."""
+    lam, vec = np.linalg.eigh(hess)  # (k, d), (k, d, d)
+    scale = np.max(np.abs(lam), axis=1, keepdims=True)
+    lam_abs = np.maximum(np.abs(lam), 1e-8 * scale + 1e-300)
+    coef = np.einsum("kij,ki->kj", vec, grad) / lam_abs  # (k, d)
+    step = -np.einsum("kij,kj->ki", vec, coef)  # (k, d)
+    norm = np.max(np.abs(step), axis=1, keepdims=True)
+    return step * np.minimum(1.0, max_step / np.maximum(norm, 1e-300))
+
+
 def minimize(
     fun_grad_hess: FunGradHess,
     fun: Fun,
@@ -60,13 +72,7 @@ def minimize(
             break
         xa, ga, la = x[active], grad[active], loss[active]
         k = active.size
-        lam, vec = np.linalg.eigh(hess_all[active])  # (k, d), (k, d, d)
-        scale = np.max(np.abs(lam), axis=1, keepdims=True)
-        lam_abs = np.maximum(np.abs(lam), 1e-8 * scale + 1e-300)
-        coef = np.einsum("kij,ki->kj", vec, ga) / lam_abs  # (k, d)
-        step = -np.einsum("kij,kj->ki", vec, coef)  # (k, d)
-        norm = np.max(np.abs(step), axis=1, keepdims=True)
-        step = step * np.minimum(1.0, max_step / np.maximum(norm, 1e-300))
+        step = saddle_free_step(hess_all[active], ga, max_step)
         slope = np.sum(step * ga, axis=1)  # directional derivative (<= 0)
         # Nothing left to gain: the full step's predicted decrease is below rounding of the loss.
         flat = -slope <= loss_tol * np.abs(la)

@@ -1,4 +1,5 @@
-"""Phase labels of n=2, m=1 solutions (DESIGN.md's labels; the trainer side uses the same rule)."""
+"""Phase labels of n=2, m=1 solutions (docs/conventions.md, "Phase labels"); the trainer side uses
+the same rule."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def phase_label(
     symmetry with the trainer's API, but does not enter the rule. ``threshold`` exists for
     sensitivity studies only; the shared rule is the default.
     """
-    if not (isinstance(threshold, (int, float)) and np.isfinite(threshold) and threshold >= 0):
+    number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+    if not (number and np.isfinite(threshold) and threshold >= 0):
         raise ValueError(f"threshold must be a finite number >= 0, got {threshold!r}")
     w_arr = check_finite("w", w)
     check_last_axis("w", w_arr, 2)

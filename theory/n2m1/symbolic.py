@@ -138,16 +138,77 @@ class SymbolicLoss:
     patterns: tuple[sp.Expr, ...]
 
 
-@functools.lru_cache(maxsize=1)
-def symbolic_loss() -> SymbolicLoss:
-    """Derive the exact loss symbolically (about 0.1 s; cached). See :class:`SymbolicLoss`."""
+def symbolic_loss(*, penalty: bool = False) -> SymbolicLoss:
+    """Derive the exact loss symbolically (about 0.1 s; cached). See :class:`SymbolicLoss`.
+
+    ``penalty=True`` adds ``l1_hidden · E|h| + l1_weights · (|w1| + |w2|)``
+    (:func:`symbolic_penalty`); ``symbols`` then ends with (l1_hidden, l1_weights).
+    """
+    if not isinstance(penalty, bool):
+        raise TypeError(f"penalty must be True or False, got {penalty!r}")
+    return _symbolic_loss(penalty)
+
+
+@functools.lru_cache(maxsize=2)
+def _symbolic_loss(penalty: bool) -> SymbolicLoss:
     w1, w2, b1, b2 = sp.symbols("w1 w2 b1 b2", real=True)
     p1, p2, i1, i2 = sp.symbols("p1 p2 I1 I2", positive=True)
     expr = i1 * _feature_loss(w1, w2, b1, p1, p2) + i2 * _feature_loss(w2, w1, b2, p2, p1)
-    return SymbolicLoss(
-        expr=expr,
-        symbols=(w1, w2, b1, b2, p1, p2, i1, i2),
-        patterns=_pattern_terms(w1, w2, b1),
+    symbols: tuple[sp.Symbol, ...] = (w1, w2, b1, b2, p1, p2, i1, i2)
+    if penalty:
+        pen = symbolic_penalty()
+        lh, lw = sp.symbols("l1_hidden l1_weights", nonnegative=True)
+        expr = expr + lh * pen.hidden + lw * pen.weights
+        symbols = (*symbols, lh, lw)
+    return SymbolicLoss(expr=expr, symbols=symbols, patterns=_pattern_terms(w1, w2, b1))
+
+
+def _abs_integral(w_u: sp.Expr, w_v: sp.Expr, both: bool) -> sp.Expr:
+    """∫ |w_u u (+ w_v v)| over u (and v) in [0, 1], with |z| = max(0, z) + max(0, −z); the
+    slopes must be non-zero (the caller's Piecewise guarantees it)."""
+    z = w_u * _U + (w_v * _V if both else 0)
+    inner = integrate_unit(sp.Max(0, z) + sp.Max(0, -z), _U)
+    return integrate_unit(inner, _V) if both else inner
+
+
+@dataclass(frozen=True)
+class SymbolicPenalty:
+    """The L1 penalties of the n=2, m=1 model as sympy expressions (docs/control_theory.md).
+
+    ``hidden`` = E|h|, h = w1 x1 + w2 x2, derived by integrating |h| = max(0, h) + max(0, −h)
+    over the four activity patterns (a Piecewise over w1 w2 ≠ 0, w2 = 0, w1 = 0); ``weights`` =
+    |w1| + |w2|. ``symbols`` = (w1, w2, p1, p2). ``patterns`` = E|h| on each pattern (none, only
+    x2, only x1, both) in the generic branch; ``both`` is E|w1 u + w2 v| for u, v ~ U[0, 1].
+    """
+
+    hidden: sp.Expr
+    weights: sp.Expr
+    symbols: tuple[sp.Symbol, ...]
+    patterns: tuple[sp.Expr, ...]
+
+
+@functools.lru_cache(maxsize=1)
+def symbolic_penalty() -> SymbolicPenalty:
+    """Derive E|h| symbolically (well under a second; cached). See :class:`SymbolicPenalty`."""
+    w1, w2 = sp.symbols("w1 w2", real=True)
+    p1, p2 = sp.symbols("p1 p2", positive=True)
+    zero = sp.Integer(0)
+    only_1 = _abs_integral(w1, zero, both=False)
+    only_2 = _abs_integral(w2, zero, both=False)
+    both = _abs_integral(w1, w2, both=True)
+    weights = ((1 - p1) * (1 - p2), (1 - p1) * p2, p1 * (1 - p2), p1 * p2)
+    generic = weights[1] * only_2 + weights[2] * only_1 + weights[3] * both
+    # One weight zero: h = w_i x_i only, E|h| = p_i |w_i| / 2.
+    hidden = sp.Piecewise(
+        (generic, sp.Ne(w1, 0) & sp.Ne(w2, 0)),
+        (p1 * sp.Abs(w1) / 2, sp.Ne(w1, 0)),
+        (p2 * sp.Abs(w2) / 2, True),
+    )
+    return SymbolicPenalty(
+        hidden=hidden,
+        weights=sp.Abs(w1) + sp.Abs(w2),
+        symbols=(w1, w2, p1, p2),
+        patterns=(zero, only_2, only_1, both),
     )
 
 

@@ -1,18 +1,17 @@
 """Files and table of ``python -m verify.compressed_sensing``.
 
-``write_outputs`` writes into a temporary sibling directory and renames it into place, so the
-output directory is either the previous run or the complete new one, never half-written:
+``write_files`` writes into the job's temporary directory, which :mod:`verify.job` swaps into
+place, so the output directory is either the previous run or the complete new one:
 
 - ``summary.json``: schema, settings, per δ the transitions with intervals, ρ_W, the success
   curves, the represented features against the bounds (all numbers; NaN and inf are null);
 - ``config.json``: the command and the settings, training configuration included;
-- ``transition.png`` / ``transition.pdf``: the figure (:mod:`verify.cs_bridge.figure`);
+- ``transition.png`` / ``.pdf`` / ``.svg``: the figure (:mod:`verify.cs_bridge.figure`);
 - ``models.npz``: the learned W (``W_<d>``, (K, m_d, n)) and b (``b``, (D, K, n)).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,11 @@ from typing import Any
 import numpy as np
 
 from theory.compressed_sensing import BOUNDS
-from verify._output import check_output_dir as check_output_dir
-from verify._output import json_ready, versions, write_atomically
 from verify.cs_bridge.transition import Transition
 from verify.cs_bridge.types import BridgeResult
+from verify.job import json_ready, save_figure, versions, write_json
 
 SCHEMA = 1
-FIGURE_FORMATS = ("png", "pdf")
 
 INPUTS = (
     "exactly k non-zeros on a uniformly random support, values Uniform[0, 1); the model was "
@@ -46,25 +43,17 @@ DECODERS_TEXT = {
 }
 
 
-def write_outputs(result: BridgeResult, out: Path, *, argv: list[str]) -> list[Path]:
-    """Write every file (atomically: see :mod:`verify._output`); return their paths."""
-    return write_atomically(out, lambda tmp: _write_files(result, tmp, argv))
-
-
-def _write_files(result: BridgeResult, tmp: Path, argv: list[str]) -> list[str]:
+def write_files(result: BridgeResult, tmp: Path, argv: list[str]) -> list[str]:
+    """Every file into ``tmp`` (summary.json last); return their names."""
     from verify.cs_bridge.figure import bridge_figure  # matplotlib only when writing
 
     names = ["summary.json", "config.json", "models.npz"]
-    fig = bridge_figure(result)
-    for fmt in FIGURE_FORMATS:
-        fig.savefig(tmp / f"transition.{fmt}", dpi=200, bbox_inches="tight")
-        names.append(f"transition.{fmt}")
+    names += save_figure(bridge_figure(result), tmp, "transition")
     arrays: dict[str, Any] = {"b": result.b, "k": result.k, "m": result.m}
     arrays.update({f"W_{d}": W for d, W in enumerate(result.W)})
     np.savez_compressed(tmp / "models.npz", **arrays)
-    (tmp / "config.json").write_text(json.dumps(_config(result, argv), indent=2))
-    summary = summarize(result, files=names)
-    (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
+    write_json(tmp, "config.json", _config(result, argv))
+    write_json(tmp, "summary.json", summarize(result, files=names))
     return names
 
 

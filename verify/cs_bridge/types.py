@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from theory._summary import Summarized, Summary
 from toysup import TrainConfig
 from toysup.config import SCHEDULES, check_device
 from verify.cs_bridge.transition import Transition
+from verify.summaries import bridge_summary
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -139,8 +141,8 @@ class BridgeSettings:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-@dataclass(frozen=True, eq=False)
-class BridgeResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class BridgeResult(Summarized):
     """A computed bridge. D = len(deltas), K = len(k). Arrays are read-only.
 
     Attributes:
@@ -189,6 +191,9 @@ class BridgeResult:
         """(D, K) success fraction, NaN where not evaluated."""
         s = self.successes[(decoder, criterion)].astype(np.float64)
         return np.where(s >= 0, s / max(self.trials[decoder], 1), np.nan)
+
+    def _summary(self) -> Summary:
+        return bridge_summary(self)
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,9 @@ CHECKPOINT_VAR = "TOYSUP_CHECKPOINT"
 PROFILE_VAR = "TOYSUP_HYPOTHESIS_PROFILE"
 FALLBACK_PROFILE_VAR = "HYPOTHESIS_PROFILE"
 DEVICE_VAR = "TOYSUP_DEVICE"
+DATABASE_VAR = "TOYSUP_HYPOTHESIS_DB"
+CACHE_VAR = "TOYSUP_CACHE_DIR"
+STORAGE_VAR = "HYPOTHESIS_STORAGE_DIRECTORY"
 DEFAULT_TRAINER = "toysup:train"
 PROFILES = ("dev", "ci")
 
@@ -74,15 +79,45 @@ def trainer_spec() -> str | None:
     return None if os.environ.get(CHECKPOINT_VAR) else DEFAULT_TRAINER
 
 
+def _import_from_cwd(module_name: str) -> Any:
+    """Import ``module_name``; if its top-level package is not importable, look for it in the
+    current working directory as well (where ``python -m pytest`` would have found it: the
+    ``pytest`` command does not put the current directory on ``sys.path``)."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.partition(".")[0]
+        cwd = os.getcwd()
+        if exc.name != top or cwd in sys.path:
+            raise
+    sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != top:
+            raise
+        raise ModuleNotFoundError(
+            f"{TRAINER_VAR}: cannot import {module_name!r}: no package or module {top!r} in the "
+            f"current directory ({cwd}) or on sys.path; run pytest from the folder that holds "
+            f"{top}/ (or {top}.py), add that folder to PYTHONPATH, or install the package",
+            name=top,
+        ) from None
+
+
 def load_trainer(spec: str) -> Callable[..., Any]:
-    """Import ``package.module:function`` and return the callable."""
+    """Import ``package.module:function`` and return the callable.
+
+    The module is imported from ``sys.path`` or, failing that, from the current working directory,
+    so ``TOYSUP_TRAINER=mylab.toy:train pytest --pyargs verify.properties`` works from the folder
+    that holds ``mylab/``.
+    """
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(
             f"{TRAINER_VAR} must look like 'package.module:function' (e.g. {DEFAULT_TRAINER!r}), "
             f"got {spec!r}"
         )
-    module = importlib.import_module(module_name)
+    module = _import_from_cwd(module_name)
     target: Any = module
     for part in attr.split("."):
         if not hasattr(target, part):
@@ -91,6 +126,44 @@ def load_trainer(spec: str) -> Callable[..., Any]:
     if not callable(target):
         raise TypeError(f"{TRAINER_VAR}={spec!r} is not callable (got {type(target).__name__})")
     return target  # type: ignore[no-any-return]
+
+
+def default_hypothesis_dir() -> Path:
+    """``$HYPOTHESIS_STORAGE_DIRECTORY`` if set, else ``$TOYSUP_CACHE_DIR/hypothesis``, else
+    ``~/.cache/toysup/hypothesis``: never the current directory."""
+    env = os.environ.get(STORAGE_VAR)
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get(CACHE_VAR)
+    base = Path(cache).expanduser() if cache else Path.home() / ".cache" / "toysup"
+    return base / "hypothesis"
+
+
+def database_setting() -> tuple[str, Path]:
+    """Where hypothesis keeps its example database and its small caches.
+
+    From ``TOYSUP_HYPOTHESIS_DB``: a directory (the database is ``<dir>/examples``, hypothesis's
+    caches sit beside it), ``memory`` (examples kept for this run only) or ``none`` (no
+    database). Returns ``(kind, directory)`` with kind ``"directory"``, ``"memory"`` or
+    ``"none"`` and the directory hypothesis may write to. Default: ``("directory",``
+    :func:`default_hypothesis_dir` ``)``; if that cannot be created, ``memory`` with a fresh
+    temporary directory. An explicit directory that cannot be created is a ``ValueError``.
+    """
+    raw = os.environ.get(DATABASE_VAR, "").strip()
+    kind = raw.lower() if raw.lower() in ("memory", "none") else "directory"
+    path = Path(raw).expanduser() if kind == "directory" and raw else default_hypothesis_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if kind == "directory" and raw:
+            raise ValueError(
+                f"{DATABASE_VAR}={raw!r}: cannot create that directory ({exc.strerror}); give a "
+                "writable directory, 'memory' (examples kept for this run only) or 'none'"
+            ) from None
+        return ("memory" if kind == "directory" else kind), Path(
+            tempfile.mkdtemp(prefix="toysup-hypothesis-")
+        )
+    return kind, path
 
 
 def checkpoint_paths() -> list[Path]:

@@ -12,16 +12,37 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    ExampleDatabase,
+    InMemoryExampleDatabase,
+)
 
 pytest.register_assert_rewrite("verify.properties._checks")
 
 from verify.properties import _target  # noqa: E402  (after the assert-rewrite registration)
 
+
+def _database() -> ExampleDatabase | None:
+    """hypothesis's example database and home directory (``TOYSUP_HYPOTHESIS_DB``; never the
+    current directory, where hypothesis would otherwise create ``.hypothesis/``)."""
+    kind, path = _target.database_setting()
+    set_hypothesis_home_dir(path)
+    if kind == "directory":
+        return DirectoryBasedExampleDatabase(str(path / "examples"))
+    return InMemoryExampleDatabase() if kind == "memory" else None
+
+
+_DATABASE = _database()
 _COMMON: dict[str, Any] = {
     "deadline": None,  # training examples take a second or more
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.differing_executors],
 }
-settings.register_profile("dev", max_examples=_target.BUDGETS["dev"].examples, **_COMMON)
+settings.register_profile(
+    "dev", max_examples=_target.BUDGETS["dev"].examples, database=_DATABASE, **_COMMON
+)
+# derandomized: every run draws the same examples, so there is nothing to replay (no database)
 settings.register_profile(
     "ci", max_examples=_target.BUDGETS["ci"].examples, derandomize=True, **_COMMON
 )
@@ -38,10 +59,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     spec = _target.trainer_spec()
     ckpt = [str(p) for p in _checkpoint_ids()]
+    db = settings().database  # the loaded profile's
+    where = getattr(db, "path", None) or ("none" if db is None else "memory")
     return [
         f"toysup property suite: profile={_target.profile_name()} "
         f"trainer={spec or '(none: checkpoint only)'} checkpoints={ckpt or '(none)'} "
-        f"device={_target.device()}"
+        f"device={_target.device()} hypothesis-db={where}"
     ]
 
 

@@ -1,7 +1,7 @@
 """Argument checks for :mod:`verify.stats`.
 
 Each check raises ``ValueError`` (bad value) or ``TypeError`` (bad type) with a message that shows
-the offending value and what would be accepted (DESIGN.md, "Errors").
+the offending value and what would be accepted (docs/conventions.md, "Errors").
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from theory._validation import _extremes
+from theory._validation import check_memory as check_memory
+
 FloatArray = NDArray[np.float64]
 
 
@@ -21,8 +24,7 @@ def show(value: Any) -> str:
         value = value.detach().cpu().numpy()
     if isinstance(value, np.ndarray) and value.size > 8:
         try:
-            num = value.astype(np.float64)
-            return f"an array of shape {num.shape} (min {np.nanmin(num):.6g}, max {np.nanmax(num):.6g})"
+            return f"an array of shape {value.shape} {_extremes(value.astype(np.float64))}"
         except (TypeError, ValueError):
             return f"an array of shape {value.shape}"
     return repr(value.tolist() if isinstance(value, np.ndarray) else value)
@@ -33,16 +35,35 @@ def as_array(name: str, value: Any, *, what: str) -> FloatArray:
 
     ``what`` describes the accepted value in error messages, e.g. ``"an array of shape (m, n)"``.
     """
-    if isinstance(value, (str, bytes)) or value is None:
+    if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
         raise TypeError(f"{name} must be {what}, got {value!r}")
     if hasattr(value, "detach"):  # torch tensor, without importing torch here
         value = value.detach().cpu().double().numpy()
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be {what} of real numbers, got {show(value)}") from exc
+        raw = np.asarray(value)
+    except ValueError as exc:  # ragged nested sequences
+        raise TypeError(f"{name} must be {what}, got the ragged sequence {value!r}") from exc
+    if raw.dtype.kind not in "iuf":  # bools, strings, objects: not numbers
+        raise TypeError(f"{name} must be {what} of real numbers, got {show(value)} ({raw.dtype})")
+    arr = raw.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf), got {show(arr)}")
+    return arr
+
+
+#: Largest magnitude accepted for weights, biases and activations: products such as WᵀW and the
+#: squared errors stay far from float64's overflow (1.8e308). Larger values are refused.
+MAX_MAGNITUDE = 1e150
+
+
+def as_bounded_array(name: str, value: Any, *, what: str) -> FloatArray:
+    """:func:`as_array`, and every entry of magnitude <= :data:`MAX_MAGNITUDE`."""
+    arr = as_array(name, value, what=what)
+    if arr.size and float(np.max(np.abs(arr))) > MAX_MAGNITUDE:
+        raise ValueError(
+            f"{name} has entries of magnitude up to {float(np.max(np.abs(arr))):.3g}; at most "
+            f"{MAX_MAGNITUDE:.0e} is accepted (squared errors and WᵀW would overflow float64)"
+        )
     return arr
 
 
@@ -118,7 +139,9 @@ def check_density(density: Any, n: int) -> FloatArray:
 
 def check_importance(importance: Any, n: int) -> FloatArray:
     """Importances ``I_i >= 0``, shape ``(n,)`` (a scalar is broadcast)."""
-    imp = as_array("importance", importance, what="an array of shape (n_features,) of numbers >= 0")
+    imp = as_bounded_array(
+        "importance", importance, what="an array of shape (n_features,) of numbers >= 0"
+    )
     if imp.ndim == 0:
         imp = np.full(n, float(imp))
     check_shape("importance", imp, (n,), what=f"({n},) (one importance per feature)")

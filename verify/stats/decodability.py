@@ -13,14 +13,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from theory._summary import Summarized, Summary, fmt, fmt_p, fmt_range
 from verify.stats import checks as chk
 from verify.stats.common import FloatArray, _frozen
 from verify.stats.decoders import fit_decoders, holm_adjust, permutation_p_values
 
 
-@dataclass(frozen=True, eq=False)
-class DecodabilityResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class DecodabilityResult(Summarized):
     """Outcome of :func:`decodability_test`; arrays have one entry per feature, shape ``(n,)``.
+    Printed, it is a verdict and a few lines.
 
     Attributes:
         n_decodable: features decodable at family-wise error ``α`` (Holm).
@@ -51,9 +53,42 @@ class DecodabilityResult:
     n_test: int
     seed: int
 
+    @property
+    def verdict(self) -> str:
+        """One line: are more than ``m`` features decodable from the hidden activations?"""
+        n = self.decodable.size
+        count = f"{self.n_decodable} of {n} features decodable, m = {self.n_hidden}"
+        if self.reject:
+            return f"superposition: yes ({count}, p {fmt_p(self.p_value)})"
+        return (
+            f"superposition: not shown ({count}, p {fmt_p(self.p_value)} > α = {fmt(self.alpha)})"
+        )
+
+    def _summary(self) -> Summary:
+        which = np.flatnonzero(self.decodable)
+        shown = ", ".join(str(int(i)) for i in which[:16]) + (", …" if which.size > 16 else "")
+        return Summary(
+            "DecodabilityResult",
+            self.verdict,
+            [
+                ("decodable", f"features {shown or 'none'} (Holm, family-wise α = "
+                              f"{fmt(self.alpha)})"),
+                ("held-out R²", fmt_range(self.r2)),
+                ("correlation", fmt_range(self.correlation)),
+                ("examples", f"{self.n_train} to fit, {self.n_test} to test; "
+                             f"{self.n_permutations} permutations, seed {self.seed}"),
+            ],
+        )  # fmt: skip
+
+
+#: Most permutations per feature accepted (p-values resolve to 1/(P+1) ≈ 1e-9).
+MAX_PERMUTATIONS = 10**9
+
 
 def min_permutations(n_features: int, alpha: float) -> int:
     """Fewest permutations for which Holm can reject at all: ``1 / (P + 1) ≤ α / n``."""
+    n_features = chk.check_int("n_features", n_features, minimum=1)
+    alpha = chk.check_alpha(alpha)
     return max(1, math.ceil(n_features / alpha) - 1)
 
 
@@ -100,9 +135,9 @@ def decodability_test(
     Returns:
         A :class:`DecodabilityResult`.
     """
-    h = chk.as_array("hidden", hidden, what="an array of shape (N, m)")
+    h = chk.as_bounded_array("hidden", hidden, what="an array of shape (N, m)")
     chk.check_shape("hidden", h, (None, None), what="(N, m) (examples, hidden units)")
-    x = chk.as_array("features", features, what="an array of shape (N, n)")
+    x = chk.as_bounded_array("features", features, what="an array of shape (N, n)")
     chk.check_shape("features", x, (h.shape[0], None), what=f"({h.shape[0]}, n) (same N as hidden)")
     n_rows, width = h.shape
     n = x.shape[1]
@@ -119,6 +154,12 @@ def decodability_test(
     if n_permutations is None:
         n_permutations = max(999, 2 * least + 1)
     n_permutations = chk.check_int("n_permutations", n_permutations, minimum=1)
+    if n_permutations > MAX_PERMUTATIONS:
+        raise ValueError(
+            f"n_permutations={n_permutations} is more than {MAX_PERMUTATIONS:.0e}: p-values finer "
+            "than 1e-9 cannot change a decision at any sensible alpha, and the run would take "
+            "days; use fewer"
+        )
     if n_permutations < least:
         raise ValueError(
             f"n_permutations={n_permutations} is too few for n={n} features at alpha={alpha}: the "

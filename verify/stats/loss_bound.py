@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from theory._summary import Summarized, Summary, fmt, fmt_interval, fmt_p
 from verify.stats import checks as chk
 from verify.stats.common import ACTIVATIONS, METHODS, FloatArray
+from verify.stats.from_result import is_train_result, trained_model
 from verify.stats.loss_problem import LossProblem
 from verify.stats.one_sided_mean import (
     OneSidedMean,
@@ -24,9 +26,10 @@ from verify.stats.one_sided_mean import (
 )
 
 
-@dataclass(frozen=True)
-class SuperpositionTestResult:
-    """Outcome of :func:`superposition_test`. Losses are summed over features (DESIGN.md).
+@dataclass(frozen=True, repr=False)
+class SuperpositionTestResult(Summarized):
+    """Outcome of :func:`superposition_test`. Losses are summed over features
+    (docs/conventions.md). Printed, it is a verdict and a few lines.
 
     Attributes:
         statistic: ``"betting"``: ``max_t log K_t(B)``, the log of the largest capital of the
@@ -67,17 +70,47 @@ class SuperpositionTestResult:
         """``B − L̂``: how far the estimated loss is below the bound (positive: below)."""
         return self.bound - self.loss
 
+    @property
+    def verdict(self) -> str:
+        """One line, e.g. ``superposition: yes (loss 0.00154 < bound 0.00545, p = 2e-83)``."""
+        p = fmt_p(self.p_value)
+        if self.reject:
+            return f"superposition: yes (loss {fmt(self.loss)} < bound {fmt(self.bound)}, p {p})"
+        return (
+            f"superposition: not shown (loss {fmt(self.loss)}, bound {fmt(self.bound)}, "
+            f"p {p} > α = {fmt(self.alpha)})"
+        )
+
+    def _summary(self) -> Summary:
+        level = fmt(100 * (1 - self.alpha))
+        return Summary(
+            "SuperpositionTestResult",
+            self.verdict,
+            [
+                ("loss", f"{fmt(self.loss)} ± {fmt(self.loss_stderr, 2)} (standard error); "
+                         f"{level}% interval {fmt_interval(self.loss_interval)}"),
+                ("bound", f"{fmt(self.bound)}: the least loss without superposition"),
+                ("test", f"{self.method}, one-sided at α = {fmt(self.alpha)}: statistic "
+                         f"{fmt(self.statistic)}, p {fmt_p(self.p_value)}; {level}% upper "
+                         f"bound on the loss {fmt(self.loss_upper)}"),
+                ("samples", f"{self.n_samples} examples with an active feature (q = "
+                            f"{fmt(self.active_probability)}), seed {self.seed}, "
+                            f"{self.activation} output"),
+            ],
+        )  # fmt: skip
+
 
 def superposition_test(
     W: Any,
-    b: Any,
-    density: Any,
-    importance: Any,
+    b: Any = None,
+    density: Any = None,
+    importance: Any = None,
     *,
+    config: int | None = None,
     n_samples: int = 100_000,
     alpha: float = 0.01,
     seed: int = 0,
-    activation: str = "relu",
+    activation: str | None = None,
     method: str = "betting",
 ) -> SuperpositionTestResult:
     """Test ``H0: the model uses no superposition`` through its loss (docs/statistics.md §1).
@@ -91,36 +124,60 @@ def superposition_test(
     when a model with superposition has a loss above ``B``. Linear models never reject wrongly:
     every linear model, orthogonal or not, has loss ``≥ B`` (Eckart–Young).
 
+    Two ways to call it::
+
+        superposition_test(W, b, density, importance)   # one model, arrays
+        superposition_test(result, 3)                    # configuration 3 of a TrainResult
+
+    With a :class:`toysup.TrainResult` the best seed of configuration ``config`` (second
+    positional argument, or ``config=``; may be left out when the result holds one) is tested on
+    its own feature law and output activation.
+
     Args:
-        W: weights, shape ``(m, n)`` (numpy array or torch tensor).
-        b: bias, shape ``(n,)``.
-        density: ``p_i ∈ (0, 1]``, a scalar or shape ``(n,)``.
-        importance: ``I_i ≥ 0``, shape ``(n,)``.
+        W: weights, shape ``(m, n)`` (numpy array or torch tensor), or a TrainResult.
+        b: bias, shape ``(n,)`` (with a TrainResult: the configuration index, or nothing).
+        density: ``p_i ∈ (0, 1]``, a scalar or shape ``(n,)`` (nothing with a TrainResult).
+        importance: ``I_i ≥ 0``, shape ``(n,)`` (nothing with a TrainResult).
+        config: with a TrainResult, the configuration to test.
         n_samples: fresh examples with at least one active feature, ``≥ 2``.
         alpha: level of the test and of the confidence bounds, in (0, 1).
         seed: seed of the numpy ``Generator`` that draws the examples (``≥ 0``).
-        activation: ``"relu"`` (``x' = ReLU(WᵀWx + b)``) or ``"linear"``.
+        activation: ``"relu"`` (``x' = ReLU(WᵀWx + b)``, the default for arrays) or
+            ``"linear"``; with a TrainResult, its model's (giving another is an error).
         method: ``"betting"`` (default): valid for every ``n_samples`` (Ville's inequality on a
             betting supermartingale; needs only ``0 ≤ ℓ ≤ U``); ``"t"``: one-sided Student t-test,
             asymptotic and anti-conservative for sparse features at small ``n_samples``
             (docs/statistics.md §1.4 shows by how much).
 
     Returns:
-        A :class:`SuperpositionTestResult`.
+        A :class:`SuperpositionTestResult` (prints as a verdict and a few lines).
 
     Raises:
-        ValueError, TypeError: bad shapes or values (the message names the value).
+        ValueError, TypeError: bad shapes or values (the message names the value); entries of
+            ``W`` or ``b`` above 1e150 in magnitude (the losses would overflow).
     """
-    w = chk.as_array("W", W, what="an array of shape (m, n)")
-    chk.check_shape("W", w, (None, None), what="(m, n) (hidden, features) for one model")
-    m, n = w.shape
-    if m < 1 or n < 1:
-        raise ValueError(f"W must have at least one row and one column, got shape {w.shape}")
-    bias = chk.as_array("b", b, what=f"an array of shape ({n},)")
-    chk.check_shape("b", bias, (n,), what=f"({n},) (one bias per feature; W has shape {w.shape})")
-    p = chk.check_density(density, n)
-    imp = chk.check_importance(importance, n)
+    if is_train_result(W):
+        w, bias, p, imp, activation = _from_result(W, b, density, importance, config, activation)
+    else:
+        if config is not None:
+            raise ValueError(
+                f"config={config!r} is only accepted with a TrainResult; with arrays pass W, b, "
+                "density and importance of one model"
+            )
+        w = chk.as_bounded_array("W", W, what="an array of shape (m, n) or a TrainResult")
+        chk.check_shape("W", w, (None, None), what="(m, n) (hidden, features) for one model")
+        m, n = w.shape
+        if m < 1 or n < 1:
+            raise ValueError(f"W must have at least one row and one column, got shape {w.shape}")
+        bias = chk.as_bounded_array("b", b, what=f"an array of shape ({n},)")
+        chk.check_shape(
+            "b", bias, (n,), what=f"({n},) (one bias per feature; W has shape {w.shape})"
+        )
+        p = chk.check_density(density, n)
+        imp = chk.check_importance(importance, n)
+        activation = "relu" if activation is None else activation
     n_samples = chk.check_int("n_samples", n_samples, minimum=2)
+    chk.check_memory("n_samples", n_samples, 8.0 * n_samples, "the per-example losses")
     alpha = chk.check_alpha(alpha)
     seed = chk.check_seed(seed)
     chk.check_choice("activation", activation, ACTIVATIONS)
@@ -153,6 +210,30 @@ def superposition_test(
         method=method,
         activation=activation,
     )
+
+
+def _from_result(
+    result: Any, b: Any, density: Any, importance: Any, config: Any, activation: Any
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, str]:
+    """``(W, b, density, importance, activation)`` of a TrainResult's configuration."""
+    if b is not None and config is not None:
+        raise ValueError(
+            f"pass the configuration once: got {b!r} as the second argument and config={config!r}"
+        )
+    given = {"density": density, "importance": importance}
+    extra = [name for name, value in given.items() if value is not None]
+    if extra:
+        raise ValueError(
+            f"with a TrainResult, {' and '.join(extra)} come from its FeatureConfig; do not pass "
+            f"{', '.join(f'{k}={given[k]!r}' for k in extra)}"
+        )
+    model = trained_model(result, config if b is None else b)
+    if activation is not None and activation != model.activation:
+        raise ValueError(
+            f"activation={activation!r} contradicts the TrainResult's model, whose output "
+            f"activation is {model.activation!r}; leave activation out"
+        )
+    return model.W, model.b, model.density, model.importance, model.activation
 
 
 def _loss_test(

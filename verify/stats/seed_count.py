@@ -6,6 +6,8 @@ From **several seeds** of one configuration: is the number of represented featur
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,16 +15,23 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats as sps
 
+from theory._summary import Summarized, Summary, fmt, fmt_interval, fmt_p
 from verify.stats import checks as chk
 from verify.stats.common import REPRESENTED_THRESHOLD, FloatArray, _frozen
+from verify.stats.from_result import config_index, is_train_result
 from verify.stats.one_sided_mean import (
     betting_interval,
 )
 
 
-@dataclass(frozen=True, eq=False)
-class RepresentedCountResult:
+class UnderpoweredWarning(UserWarning):
+    """The test has too few seeds to ever reject at its level."""
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RepresentedCountResult(Summarized):
     """Outcome of :func:`represented_count_test`. ``k`` seeds, ``m`` hidden, ``n`` features.
+    Printed, it is a verdict and a few lines.
 
     Attributes:
         counts: ``(k,)`` represented features per seed (``‖W_i‖ > threshold``).
@@ -37,6 +46,10 @@ class RepresentedCountResult:
             ``k`` (betting interval for a variable in ``[0, n]``).
         p_value: exact binomial p-value ``P(Bin(k, π0) ≥ n_above)`` of ``H0: π ≤ π0``.
         reject, alpha, null_fraction: decision, level, ``π0``.
+        underpowered: ``π0^k > α``: even with every seed above ``m`` the p-value cannot reach
+            ``α``, so the test cannot reject whatever the seeds show.
+        seeds_needed: the fewest seeds that can reject, ``⌈log α / log π0⌉`` (7 at α = 0.01,
+            π0 = 1/2).
     """
 
     counts: NDArray[np.int64]
@@ -54,37 +67,72 @@ class RepresentedCountResult:
     alpha: float
     null_fraction: float
 
+    underpowered: bool = False
+    seeds_needed: int = 0
+
     @property
     def n_seeds(self) -> int:
         return int(self.counts.size)
 
+    @property
+    def verdict(self) -> str:
+        """One line: more than ``m`` features represented in a typical seed?"""
+        what = f"more than m = {self.n_hidden} features represented"
+        above = f"{self.n_above} of {self.n_seeds} seeds above m"
+        if self.reject:
+            return f"{what}: yes ({above}, p {fmt_p(self.p_value)})"
+        if self.underpowered:
+            return (
+                f"{what}: cannot be shown with {self.n_seeds} seeds ({above}; the smallest "
+                f"possible p is {fmt(self.null_fraction**self.n_seeds, 2)} > α = {fmt(self.alpha)}"
+                f"; use at least {self.seeds_needed} seeds)"
+            )
+        return f"{what}: not shown ({above}, p {fmt_p(self.p_value)} > α = {fmt(self.alpha)})"
+
+    def _summary(self) -> Summary:
+        level = fmt(100 * (1 - self.alpha))
+        shown = ", ".join(str(int(c)) for c in self.counts[:12])
+        shown += ", …" if self.counts.size > 12 else ""
+        return Summary(
+            "RepresentedCountResult",
+            self.verdict,
+            [
+                ("counts", f"{shown} of n = {self.n_features} (‖W_i‖ > {fmt(self.threshold)}); "
+                           f"mean {fmt(self.mean_count)}, {level}% interval "
+                           f"{fmt_interval(self.mean_count_interval)}"),
+                ("seeds above m", f"{fmt(self.fraction_above)}, {level}% interval "
+                                  f"{fmt_interval(self.fraction_interval)}; H0: at most "
+                                  f"{fmt(self.null_fraction)}"),
+                ("test", f"exact binomial (sign) test, p {fmt_p(self.p_value)}, α = "
+                         f"{fmt(self.alpha)}"),
+            ],
+        )  # fmt: skip
+
 
 def _seed_weights(weights: Any, config: Any) -> FloatArray:
     """``(k, m, n)`` weights from an array/tensor or from a TrainResult and a configuration."""
-    if hasattr(weights, "seed_W") and hasattr(weights, "features"):  # a toysup TrainResult
-        seed_w = chk.as_array("result.seed_W", weights.seed_W, what="an array (C, k, m, n)")
-        n_configs = seed_w.shape[0]
-        if config is None:
-            if n_configs != 1:
-                raise ValueError(
-                    f"the TrainResult holds {n_configs} configurations: pass config, an integer "
-                    f"in [0, {n_configs})"
-                )
-            config = 0
-        config = chk.check_int("config", config, minimum=0)
-        if config >= n_configs:
-            raise ValueError(f"config must be in [0, {n_configs}), got {config}")
-        return seed_w[config]
+    if is_train_result(weights):
+        index = config_index(weights, config)
+        return chk.as_bounded_array(
+            "result.seed_W", np.asarray(weights.seed_W)[index], what="an array (k, m, n)"
+        )
     if config is not None:
         raise ValueError(
             f"config={config!r} is only accepted with a TrainResult; with an array of weights "
             "pass the (k, m, n) weights of one configuration"
         )
-    w = chk.as_array("weights", weights, what="an array of shape (k, m, n) or a TrainResult")
+    w = chk.as_bounded_array(
+        "weights", weights, what="an array of shape (k, m, n) or a TrainResult"
+    )
     chk.check_shape("weights", w, (None, None, None), what="(k, m, n) (seeds, hidden, features)")
     if min(w.shape) < 1:
         raise ValueError(f"weights must have k, m, n >= 1, got shape {w.shape}")
     return w
+
+
+def seeds_needed(alpha: float, null_fraction: float) -> int:
+    """The fewest seeds ``k`` with ``π0^k <= α``: below it the test cannot reject."""
+    return max(1, math.ceil(math.log(alpha) / math.log(null_fraction) - 1e-9))
 
 
 def represented_count_test(
@@ -105,7 +153,8 @@ def represented_count_test(
     the exact one-sided binomial (sign) test. A count above ``m`` is itself proof that *that* seed
     uses superposition (``m + 1`` non-zero columns cannot be pairwise orthogonal); the test is about
     the training procedure. With ``π0 = 1/2`` at least ``⌈log α / log π0⌉`` seeds are needed to be
-    able to reject (7 at α = 0.01).
+    able to reject (7 at α = 0.01); with fewer the result says ``underpowered`` (and an
+    :class:`UnderpoweredWarning` is issued) instead of reporting a p-value that could never pass.
 
     Args:
         weights: ``(k, m, n)`` weights of ``k`` seeds (array or tensor), or a
@@ -132,6 +181,16 @@ def represented_count_test(
         _clopper_pearson_upper(above, k, alpha / 2),
     )
     lo, hi = betting_interval(counts / n, alpha)
+    needed = seeds_needed(alpha, null_fraction)
+    underpowered = null_fraction**k > alpha
+    if underpowered:
+        warnings.warn(
+            f"represented_count_test cannot reject with {k} seeds: even if every seed represents "
+            f"more than m = {m} features, p = {null_fraction:g}^{k} = {null_fraction**k:.3g} > "
+            f"alpha = {alpha:g}; use at least {needed} seeds",
+            UnderpoweredWarning,
+            stacklevel=2,
+        )
     return RepresentedCountResult(
         counts=_frozen(counts),
         n_hidden=m,
@@ -147,6 +206,8 @@ def represented_count_test(
         reject=bool(p_value <= alpha),
         alpha=alpha,
         null_fraction=null_fraction,
+        underpowered=underpowered,
+        seeds_needed=needed,
     )
 
 

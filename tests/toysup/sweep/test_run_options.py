@@ -10,33 +10,23 @@ from toysup._progress import Progress
 from toysup.sweep import run_sweep
 
 
-def test_progress_lines_for_logs():
-    stream = io.StringIO()  # not a terminal
-    bar = Progress(4, desc="sweep", stream=stream, line_interval_s=0.0, unit="tasks")
+def test_progress_note_follows_the_counts():
+    log = io.StringIO()  # not a terminal: lines
+    bar = Progress(4, desc="sweep", stream=log, line_interval_s=0.0, unit="tasks")
     bar.set_note("2 workers (threads)")
-    for _ in range(4):
-        bar.update(1)
-    bar.close()
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 5  # one per update (interval 0) and the closing line
-    assert lines[1].startswith("sweep: 50.0% 2/4 tasks, ") and lines[1].endswith(
-        ", 2 workers (threads)"
-    )
-    assert "\r" not in stream.getvalue()
-    quiet = io.StringIO()
-    slow = Progress(4, desc="sweep", stream=quiet, line_interval_s=3600.0, unit="tasks")
-    slow.update(4)
-    slow.close()
-    assert quiet.getvalue().count("\n") == 1 and "100.0% 4/4 tasks" in quiet.getvalue()
-    silent = io.StringIO()
-    Progress(4, stream=silent).close()  # no line interval, not a terminal: nothing (the trainer)
-    assert silent.getvalue() == ""
+    bar.update(2)
+    line = log.getvalue().splitlines()[0]
+    assert line.startswith("sweep:  50.0% (2/4 tasks), ") and line.endswith(", 2 workers (threads)")
 
 
-def test_run_prints_lines_to_a_log_and_nothing_when_quiet(small_sweep, tmp_path, capsys):
+def test_run_prints_lines_to_a_log_and_nothing_when_quiet(small_sweep, tmp_path, capsys, monkeypatch):
+    import toysup.sweep.run as run
+
+    monkeypatch.setattr(run, "PROGRESS_LINE_S", 0.0)  # a line per task (5 s in real runs)
     run_sweep(small_sweep(), tmp_path / "a.zarr", workers=2)
-    err = capsys.readouterr().err
-    assert "sweep: 100.0% 3/3 tasks" in err and "2 workers (threads)" in err
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 4  # one per task and the last
+    assert lines[-1].startswith("sweep: 100.0% (3/3 tasks)") and "2 workers (threads)" in lines[-1]
     run_sweep(small_sweep(), tmp_path / "b.zarr", workers=2, progress=False)
     assert capsys.readouterr().err == ""
 

@@ -113,7 +113,7 @@ def test_cli_writes_every_documented_key(tmp_path, capsys):
     assert isinstance(s["runtime_s"], float) and s["runtime_s"] > 0
     for name in s["files"]:
         assert (out / name).is_file() and (out / name).stat().st_size > 0
-    assert {"transition.png", "transition.pdf", "config.json"} <= set(s["files"])
+    assert {"transition.png", "transition.pdf", "transition.svg", "config.json"} <= set(s["files"])
     assert (out / "transition.pdf").read_bytes().startswith(b"%PDF")
     config = _strict_json(out / "config.json")
     assert config["command"][:3] == ["python", "-m", "verify.compressed_sensing"]
@@ -351,4 +351,4 @@ def test_run_without_the_lps_still_makes_a_figure():
     assert np.all(r.successes[("lp_learned", "exact")] == -1)
     assert np.all(r.successes[("lp_gaussian", "exact")] == -1)
     assert math.isnan(r.transitions["lp_gaussian/exact"][0].rho)
-    assert len(bridge_figure(r).axes) == 4
+    assert len(bridge_figure(r).axes) == 2

@@ -112,7 +112,7 @@ def test_linear_models_never_beat_the_bound():
 
 @pytest.mark.parametrize("density", [0.003, 0.03, 0.3])
 def test_power_on_the_antipodal_pair(density):
-    # W = [1, -1], b = 0 loses p²/3 against B = p/3 - p²/4 (REFERENCE.md). With 1000 active
+    # W = [1, -1], b = 0 loses p²/3 against B = p/3 - p²/4 (docs/theory_bounds.md §2). With 1000 active
     # samples the betting test rejects for every one of 50 seeds (power >= 0.9 is what we claim).
     results = [
         stats.superposition_test(
@@ -134,7 +134,7 @@ def test_power_on_the_pentagon():
 
 
 def test_interval_covers_the_exact_loss():
-    # The antipodal pair's exact loss is 2 p²/6 (REFERENCE.md). The two-sided 99% interval misses
+    # The antipodal pair's exact loss is 2 p²/6 (docs/theory_bounds.md §3). The two-sided 99% interval misses
     # it in at most 8 of 200 seeds (limit for alpha = 0.01), and the one-sided bound likewise.
     density = 0.2
     exact = density**2 / 3
@@ -331,9 +331,10 @@ def test_count_test_from_a_train_result():
         progress=False,
         workers=1,
     )
-    r = stats.represented_count_test(result, 1)
+    with pytest.warns(stats.UnderpoweredWarning, match="at least 7 seeds"):
+        r = stats.represented_count_test(result, 1)
     assert r.counts.tolist() == n_represented(result.seed_W[1]).tolist()
-    assert r.n_seeds == 4
+    assert r.n_seeds == 4 and r.underpowered and r.seeds_needed == 7
     with pytest.raises(ValueError, match="pass config"):
         stats.represented_count_test(result)
     with pytest.raises(ValueError, match=r"\[0, 2\)"):
