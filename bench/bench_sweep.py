@@ -3,6 +3,7 @@ and a simulation of the paper-grade sweep on N workers from measured costs.
 
     python bench/bench_sweep.py --parts overhead --rounds 3   # the main job: train() vs sweep
     python bench/bench_sweep.py --parts throughput            # tasks/s, 1 and 2 local workers
+    python bench/bench_sweep.py --parts malloc                # a task's CPU in a Dask-like process
     python bench/bench_sweep.py --parts costs simulate        # paper-grade sweep on N workers
     python bench/bench_sweep.py --json bench/results_sweep.json   # everything
 
@@ -14,6 +15,10 @@ shut-down included), and the same on a cluster already running. In rounds, back 
 ratios are medians over rounds (the machine is shared and its speed drifts).
 
 throughput: the main job's 20 tasks on 1 and 2 workers, threads and a running LocalCluster.
+
+malloc: one main-job task's CPU time (500 steps) in this process, and in a spawned process with
+Dask's worker environment (``MALLOC_TRIM_THRESHOLD_=65536``) without and with the task
+function's fix (``toysup.sweep.task.tune_worker_process``).
 
 costs: what the simulation needs, measured here: a paper-grade task's time (10 cells × 10 seeds,
 10,000 steps) at ten densities, from the difference of two shorter runs; the step time against
@@ -45,7 +50,7 @@ import numpy as np
 from toysup import ModelConfig, train
 from toysup.sweep import Axis, Sweep, run_sweep
 from toysup.sweep.store import SweepStore
-from toysup.sweep.task import run_task
+from toysup.sweep.task import run_task, tune_worker_process
 from verify.diagram import DiagramSettings, cell_features
 
 PAPER = dict(resolution=50, seeds=10, steps=10_000, lr=1e-3, schedule="constant")
@@ -254,6 +259,48 @@ def costs(scratch: Path) -> dict[str, Any]:
             "dask_round_trip_s": trips, "store_write_s": write_s}  # fmt: skip
 
 
+def _task_cpu(task: Any, tune: bool) -> float:
+    """CPU seconds of this thread training ``task`` (in whatever process runs this)."""
+    if tune:
+        tune_worker_process()
+    start = time.thread_time()
+    train(task.features, task.model, task.training, workers=1, progress=False)
+    return time.thread_time() - start
+
+
+def malloc(repeats: int) -> dict[str, Any]:
+    """A main-job task's CPU time in this process, and in a process started like a Dask worker
+    (``MALLOC_TRIM_THRESHOLD_=65536``) without and with :func:`tune_worker_process`."""
+    import multiprocessing
+    from dataclasses import replace
+
+    task = grid_sweep(DiagramSettings(device="cpu")).tasks()[10]
+    task = replace(task, training=replace(task.training, steps=500))
+    saved = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"  # what Dask's nanny sets for its workers
+    rows: dict[str, list[float]] = {"this process": [], "as a Dask worker": [], "tuned": []}
+    try:
+        for tuned in (False, True):
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                pool.apply(_task_cpu, (task, tuned))  # warm-up (imports)
+                for _ in range(repeats):
+                    rows["tuned" if tuned else "as a Dask worker"].append(
+                        pool.apply(_task_cpu, (task, tuned))
+                    )
+                    rows["this process"].append(_task_cpu(task, False))
+    finally:
+        if saved is None:
+            del os.environ["MALLOC_TRIM_THRESHOLD_"]
+        else:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
+    base = statistics.median(rows["this process"])
+    print("\n| process | CPU s per task, median | / this process |\n|---|---|---|")
+    for name, values in rows.items():
+        med = statistics.median(values)
+        print(f"| {name} | {med:.3f} | {med / base:.2f} |")
+    return {name: statistics.median(v) for name, v in rows.items()}
+
+
 def paper_durations(c: dict[str, Any], size: int) -> list[float]:
     """Seconds of every task of the paper-grade sweep with ``size`` cells per task, one core:
     fixed + 10,000 × per-step, interpolated in log density between the measured rows."""
@@ -281,6 +328,10 @@ def simulate_wall(durations: list[float], workers: int, trip_s: float, write_s: 
     return writer
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
 def simulate(c: dict[str, Any]) -> dict[str, Any]:
     trip = c["dask_round_trip_s"]
     trip_s = float(trip.get("1", trip.get(1)))
@@ -290,7 +341,7 @@ def simulate(c: dict[str, Any]) -> dict[str, Any]:
           "limited by |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
     for size in (10, 1, 50):
         durations = paper_durations(c, size)
-        for n in (1, 8, 64):
+        for n in (1, 8, 32, 64, 256):
             wall = simulate_wall(durations, n, trip_s, write_s)
             bounds = {
                 "work / N": (sum(durations) + len(durations) * trip_s) / n,
@@ -299,8 +350,8 @@ def simulate(c: dict[str, Any]) -> dict[str, Any]:
             }
             limit = max(bounds, key=lambda k: bounds[k])
             out[f"{size}_{n}"] = {"wall_s": wall, **bounds}
-            print(f"| {size} | {len(durations)} | {n} | {wall / 60:.1f} min | "
-                  f"{bounds['work / N'] / 60:.1f} min | {bounds['longest task']:.0f} s | "
+            print(f"| {size} | {len(durations)} | {n} | {_duration(wall)} | "
+                  f"{_duration(bounds['work / N'])} | {bounds['longest task']:.0f} s | "
                   f"{bounds['writer']:.0f} s | {limit} |")  # fmt: skip
     return out
 
@@ -308,7 +359,7 @@ def simulate(c: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--parts", nargs="+", default=["overhead", "throughput", "costs", "simulate"]
+        "--parts", nargs="+", default=["overhead", "throughput", "malloc", "costs", "simulate"]
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -327,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
             results["throughput"] = throughput(args.steps, scratch)
         if "costs" in args.parts:
             results["costs"] = costs(scratch)
+        if "malloc" in args.parts:
+            results["malloc"] = malloc(args.rounds * 2)
     if "simulate" in args.parts:
         if "costs" not in results:
             print("simulate needs the costs part (run it, or pass --json with earlier costs)")

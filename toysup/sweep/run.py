@@ -225,8 +225,10 @@ def _on_cuda(sweep: Sweep) -> bool:
 
 
 class _Signals:
-    """In the main thread: SIGINT and SIGTERM raise KeyboardInterrupt, except inside
-    :meth:`deferred` (a task being written), where they take effect when it ends."""
+    """In the main thread: SIGINT and SIGTERM stop the run, except inside :meth:`deferred` (a task
+    being written), where they take effect when it ends. Stopping calls the handler that was in
+    place before (e.g. a job's SIGTERM handler that raises its own exception), else raises
+    KeyboardInterrupt."""
 
     def __init__(self) -> None:
         self._old: dict[int, Any] = {}
@@ -244,10 +246,16 @@ class _Signals:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
 
-    def _handle(self, signum: int, frame: object) -> None:
+    def _handle(self, signum: int, frame: Any) -> None:
         if self._writing:
             self._pending = signum
             return
+        self._stop(signum, frame)
+
+    def _stop(self, signum: int, frame: Any) -> None:
+        previous = self._old.get(signum)
+        if callable(previous) and previous is not signal.default_int_handler:
+            previous(signum, frame)
         raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
     @contextmanager
@@ -259,4 +267,4 @@ class _Signals:
             self._writing = False
             if self._pending is not None:
                 signum, self._pending = self._pending, None
-                raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+                self._stop(signum, None)

@@ -31,17 +31,14 @@ DIMS: dict[str, tuple[str, ...]] = {
     "seed_W_dec": ("seed", "feature", "hidden"),
     "seed_loss": ("seed",),
     "seed_loss_stderr": ("seed",),
+    "loss_penalized": (),
+    "loss_penalized_stderr": (),
+    "seed_loss_penalized": ("seed",),
+    "seed_loss_penalized_stderr": ("seed",),
 }
-#: Result fields that are not per-configuration arrays, or are handled on their own.
-_NOT_ARRAYS = {
-    "features",
-    "model",
-    "training",
-    "info",
-    "history_steps",
-    "history_loss",
-    "snapshots",
-}
+#: Result fields that are not per-configuration arrays, or are handled on their own. Fields named
+#: ``history_*`` are ``(T, C, k)`` over the logged steps ``history_steps``.
+_NOT_ARRAYS = {"features", "model", "training", "info", "history_steps", "snapshots"}
 
 
 def run_task(
@@ -101,13 +98,14 @@ def result_arrays(result: TrainResult, *, history: bool = True) -> dict[str, Any
         value = getattr(result, f.name)
         if f.name in _NOT_ARRAYS or not isinstance(value, np.ndarray):
             continue
-        if value.ndim >= 1 and value.shape[0] == configs:
+        if f.name.startswith("history_"):  # (T, C, k) -> (C, k, T)
+            if history:
+                arrays[f.name] = (("seed", "log_step"), np.moveaxis(value, 0, -1))
+        elif value.ndim >= 1 and value.shape[0] == configs:
             dims = DIMS.get(f.name) or infer_dims(f.name, value.shape[1:], k, m, n)
             arrays[f.name] = (dims, value)
     if history:
         coords["log_step"] = (("log_step",), np.asarray(result.history_steps))
-        # (T, C, k) -> (C, k, T)
-        arrays["history_loss"] = (("seed", "log_step"), np.moveaxis(result.history_loss, 0, -1))
         snapshots = getattr(result, "snapshots", None)
         if isinstance(snapshots, dict) and len(snapshots.get("step", ())) > 0:
             coords["snapshot"] = (("snapshot",), np.asarray(snapshots["step"]))

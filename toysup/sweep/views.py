@@ -137,7 +137,7 @@ def to_dataframe(
     ds = source if isinstance(source, xr.Dataset) else open_sweep(source)
     grid = list(store_settings_of(ds)["dims"])
     index = [*grid, "seed"] if per == "seed" else grid
-    names = [v for v in ds.data_vars if list(ds[v].dims) == index]
+    names = [v for v in ds.data_vars if list(ds[v].dims) == index and v != "complete"]
     table = ds[names]
     table = table.drop_vars([c for c in table.coords if not set(table[c].dims) <= set(index)])
     if per == "seed" and "best_seed" in ds:
@@ -151,7 +151,7 @@ def to_dataframe(
             extra = [d for d in array.dims if d not in index]
             for position in np.ndindex(*(array.sizes[d] for d in extra)):
                 column = "_".join([name, *map(str, position)])
-                table[column] = array.isel(dict(zip(extra, position)))
+                table[column] = array.isel(dict(zip(extra, position))).reset_coords(drop=True)
     frame = table.to_dataframe()
     if "complete" in ds:
         done = ds["complete"].broadcast_like(table).to_series().reindex(frame.index)

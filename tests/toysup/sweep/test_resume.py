@@ -130,3 +130,35 @@ def test_a_failing_task_stops_the_run_and_keeps_the_others(small_sweep, tmp_path
     monkeypatch.setattr(engines, "run_task", real)
     report = run_sweep(sweep, tmp_path / "s.zarr", resume=True, workers=2, progress=False)
     assert (report.tasks_reused, report.tasks_run) == (2, 10)
+
+
+def test_sigterm_goes_through_the_callers_handler(small_sweep, tmp_path, monkeypatch):
+    """A batch system's SIGTERM mid-run: the handler in place before (here a job's, raising its
+    own exception) decides what is raised; finished tasks stay and the lock is released."""
+    import toysup.sweep.engines as engines
+
+    class Terminated(BaseException):
+        pass
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    real, calls = engines.run_task, []
+
+    def signalling(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engines, "run_task", signalling)
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(Terminated):
+            run_sweep(small_sweep(task_size=1), tmp_path / "s.zarr", workers=1, progress=False)
+        assert signal.getsignal(signal.SIGTERM) is handler  # restored
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert 1 <= len(read_manifest(tmp_path / "s.zarr")) <= 3
+    assert not (tmp_path / "s.zarr" / LOCK).exists()
+    open_sweep(tmp_path / "s.zarr", verify=True)  # whole tasks only

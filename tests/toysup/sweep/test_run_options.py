@@ -19,7 +19,9 @@ def test_progress_note_follows_the_counts():
     assert line.startswith("sweep:  50.0% (2/4 tasks), ") and line.endswith(", 2 workers (threads)")
 
 
-def test_run_prints_lines_to_a_log_and_nothing_when_quiet(small_sweep, tmp_path, capsys, monkeypatch):
+def test_run_prints_lines_to_a_log_and_nothing_when_quiet(
+    small_sweep, tmp_path, capsys, monkeypatch
+):
     import toysup.sweep.run as run
 
     monkeypatch.setattr(run, "PROGRESS_LINE_S", 0.0)  # a line per task (5 s in real runs)

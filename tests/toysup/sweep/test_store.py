@@ -15,7 +15,7 @@ import pytest
 import xarray as xr
 
 from toysup import train
-from toysup.metrics import phase_label_n2m1
+from toysup.metrics import N2M1_LABELS, phase_label_n2m1
 from toysup.sweep import (
     StoreExistsError,
     StoreLockedError,
@@ -72,6 +72,10 @@ def test_raw_xarray_numpy_and_pandas_views_agree(small_sweep, tmp_path):
     assert table.groupby(["density", "importance"])["best"].sum().eq(1).all()
     per_config = to_dataframe(ours, per="config", weights=True)
     assert len(per_config) == 12
+    assert list(per_config.columns) == [
+        "density", "importance", "best_seed", "loss", "loss_penalized", "loss_penalized_stderr",
+        "loss_stderr", "W_0_0", "W_0_1", "b_0", "b_1",
+    ]  # fmt: skip
     picked = per_config[(per_config.density == 1.0) & (per_config.importance == 4.0)]
     assert picked["W_0_1"].item() == arrays["W"][2, 3, 0, 1]
     assert picked["loss"].item() == arrays["loss"][2, 3]
@@ -184,7 +188,7 @@ def test_a_job_adds_labels_next_to_the_results(small_sweep, tmp_path):
     assert again.label.dims == ("density", "importance", "seed")
     np.testing.assert_array_equal(again.label.values, labels.values)
     table = to_dataframe(again)
-    assert set(table["label"]) <= {"not_represented", "dedicated", "superposition", "confused"}
+    assert set(table["label"]) <= set(N2M1_LABELS) and len(table) == 36
     # derived from the results: a run that writes a task again drops it
     (path / MANIFEST / "0.json").unlink()
     run_sweep(small_sweep(), path, resume=True, progress=False)

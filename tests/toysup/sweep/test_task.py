@@ -16,9 +16,8 @@ from toysup.sweep.task import infer_dims, result_arrays
 
 @dataclass(frozen=True, eq=False)
 class _Extended(TrainResult):
-    """A result with outputs the table does not know (e.g. an untied decoder)."""
+    """A result with outputs the table does not know."""
 
-    W_dec: np.ndarray | None = None
     seed_gain: np.ndarray | None = None
     penalty: np.ndarray | None = None
     other: np.ndarray | None = None
@@ -26,10 +25,9 @@ class _Extended(TrainResult):
 
 def _extend(result: TrainResult) -> _Extended:
     c, k = result.seed_W.shape[:2]
-    m, n = result.seed_W.shape[2:]
+    m = result.seed_W.shape[2]
     return _Extended(
         **{f.name: getattr(result, f.name) for f in fields(result)},
-        W_dec=np.ones((c, n, m), dtype=np.float32),
         seed_gain=np.zeros((c, k, m)),
         penalty=np.arange(c, dtype=np.float64),
         other=np.zeros((c, 7)),
@@ -43,7 +41,6 @@ def test_arrays_and_dimensions(small_sweep):
     dims = {name: d for name, (d, _) in out["arrays"].items()}
     assert dims["W"] == ("hidden", "feature") and dims["seed_b"] == ("seed", "feature")
     assert dims["history_loss"] == ("seed", "log_step")
-    assert dims["W_dec"] == ("feature", "hidden")  # from the table
     assert dims["seed_gain"] == ("seed", "hidden")  # inferred: seed_ prefix, then m
     assert dims["penalty"] == () and dims["other"] == ("other_dim0",)
     np.testing.assert_array_equal(
@@ -68,6 +65,38 @@ def test_store_holds_arrays_it_did_not_know(small_sweep, tmp_path, monkeypatch):
     monkeypatch.setattr(engines, "run_task", extended_task)
     run_sweep(small_sweep(), tmp_path / "s.zarr", workers=1, progress=False)
     ds = open_sweep(tmp_path / "s.zarr", verify=True)
-    assert ds.W_dec.dims == ("density", "importance", "feature", "hidden")
     assert ds.seed_gain.dims == ("density", "importance", "seed", "hidden")
     np.testing.assert_array_equal(ds.penalty.values, [[0, 1, 2, 3]] * 3)
+
+
+def test_the_model_familys_outputs_are_stored(tmp_path):
+    """An untied ReLU-hidden model with an L1 penalty and snapshots: the decoder, the penalised
+    losses, the penalty's history and the snapshots land in the store with their dimensions and
+    the trainer's values."""
+    from toysup import FeatureConfig, ModelConfig, TrainConfig
+    from toysup.sweep import Axis, Sweep
+
+    sweep = Sweep(
+        features=FeatureConfig(n_features=3, density=0.3),
+        model=ModelConfig(n_features=3, n_hidden=2, tied=False, hidden_activation="relu"),
+        training=TrainConfig(
+            steps=40, batch_size=32, eval_samples=128, n_seeds=2, l1_hidden=0.01,
+            snapshot_steps=(0, 20, 39),
+        ),
+        axes=[Axis("importance", [0.5, 2.0], feature=0)],
+        task_size=1,
+    )  # fmt: skip
+    run_sweep(sweep, tmp_path / "s.zarr", workers=2, progress=False)
+    ds = open_sweep(tmp_path / "s.zarr", verify=True)
+    assert ds.W_dec.dims == ("importance", "feature", "hidden")
+    assert ds.seed_W_dec.dims == ("importance", "seed", "feature", "hidden")
+    assert ds.history_penalty.dims == ("importance", "seed", "log_step")
+    assert ds.snapshot_W.dims == ("importance", "snapshot", "hidden", "feature")
+    assert list(ds.snapshot.values) == [0, 20, 39]
+    task = sweep.tasks()[1]
+    direct = train(task.features, task.model, task.training, progress=False, workers=1)
+    np.testing.assert_array_equal(ds.W_dec.values[1], direct.W_dec[0])
+    np.testing.assert_array_equal(ds.loss_penalized.values[1], direct.loss_penalized[0])
+    np.testing.assert_array_equal(ds.snapshot_W.values[1], direct.snapshots["W"][0])
+    np.testing.assert_array_equal(ds.history_penalty.values[1], direct.history_penalty[:, 0].T)
+    assert (ds.loss_penalized > ds.loss).all()  # a positive penalty adds to the loss
