@@ -13,10 +13,11 @@ from verify.control_job.options import PROG, build_parser, memory_estimate, sett
 from verify.control_job.output import report, write_files
 from verify.control_job.run import ControlResult, compute
 from verify.control_job.settings import ControlSettings
+from verify.job.sweep import kept_entries
 
 
 def _compute(settings: ControlSettings, args: argparse.Namespace) -> ControlResult:
-    return compute(settings, progress=job.progress_option(args), workers=args.workers)
+    return compute(settings, progress=job.progress_option(args), workers=args.workers, sweep=args)
 
 
 JOB: job.Job[ControlSettings, ControlResult] = job.Job(
@@ -28,6 +29,7 @@ JOB: job.Job[ControlSettings, ControlResult] = job.Job(
     write=write_files,
     report=report,
     failure_hint="lower --lr or the penalties",
+    keep=kept_entries,
 )
 
 

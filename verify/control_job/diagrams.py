@@ -13,10 +13,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory import n2m1
-from toysup import TrainResult
 from toysup.metrics import phase_label_n2m1
 from verify import compare
 from verify.control_job.settings import ControlSettings
+from verify.control_job.training import GroupTraining
 
 FloatArray = NDArray[np.float64]
 PHASE = "superposition"
@@ -75,7 +75,7 @@ def bootstrap_indices(
     settings: ControlSettings, shape: tuple[int, int]
 ) -> NDArray[np.int64] | None:
     """(B, P, R, K) seed indices drawn with replacement, the same for every diagram (a paired
-    bootstrap: shifts between diagrams are resampled together, as their seeds are shared)."""
+    bootstrap where the diagrams share their seeds: shifts are then resampled together)."""
     if settings.bootstrap < 2:
         return None
     rng = np.random.default_rng([settings.seed, 23])
@@ -84,7 +84,7 @@ def bootstrap_indices(
 
 def trained_diagram(
     settings: ControlSettings,
-    result: TrainResult,
+    result: GroupTraining,
     *,
     activation: str,
     l1_hidden: float,

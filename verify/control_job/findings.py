@@ -4,9 +4,10 @@ exact, and the loss each penalty costs.
 
 Shift at importance r: s(r, λ) = log10 p*(r, λ) − log10 p*(r, 0). It is compared where the exact
 boundary exists at both λ and 0 and the trained boundary is inside the grid at both (not
-censored). Its uncertainty has two parts: the bootstrap over seeds (paired: the diagrams share
-their seeds, so each resample draws the same seeds for every λ) and the grid: a trained boundary
-is read at a cell edge, off by up to half a cell from where the map really changes, a uniform
+censored). Its uncertainty has two parts: the bootstrap over seeds (each resample draws the same
+seed indices for every λ: a paired bootstrap where the diagrams share their seeds, as when trained
+in one process; an ordinary one of independent diagrams when each sweep task derives its own
+seed) and the grid: a trained boundary is read at a cell edge, off by up to half a cell from where the map really changes, a uniform
 error of variance cell²/12 per boundary, cell²/6 per shift, divided by the number of r averaged.
 """
 

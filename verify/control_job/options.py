@@ -21,6 +21,8 @@ from verify.control_job.settings import (
     check_penalties,
     check_penalty_value,
 )
+from verify.control_job.training import plan, task_sweeps
+from verify.job.sweep import add_sweep_options, check_sweep_options, sweep_options
 
 PROG = "python -m verify.control"
 DEFAULT_OUT = "control_out"
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description=DESCRIPTION, formatter_class=job.HelpFormatter
     )
     job.add_common_options(parser, default_out=DEFAULT_OUT)
+    add_sweep_options(parser)
     add = parser.add_argument
     add(
         "--penalties",
@@ -105,7 +108,7 @@ def settings_from_args(args: argparse.Namespace) -> ControlSettings:
     for option in ("resolution", "seeds", "steps", "batch", "bootstrap", "wide_seeds"):
         minimum = {"resolution": 2, "bootstrap": 0}.get(option, 1)
         job.check_count("--" + option.replace("_", "-"), getattr(args, option), minimum=minimum)
-    return ControlSettings(
+    settings = ControlSettings(
         penalties=check_penalties("--penalties", list(args.penalties)),
         activations=check_activations("--activations", list(args.activations)),
         resolution=args.resolution,
@@ -124,6 +127,9 @@ def settings_from_args(args: argparse.Namespace) -> ControlSettings:
         wide_densities=_densities(args.wide_densities),
         wide_seeds=args.wide_seeds,
     )
+    # the store options, against the sweeps this run would write (exit 2 before any work)
+    check_sweep_options(args, task_sweeps(plan(settings), sweep_options(args).task_size))
+    return settings
 
 
 def memory_estimate(settings: ControlSettings) -> dict[str, float]:

@@ -152,6 +152,7 @@ def summarize(result: ControlResult, *, files: list[str]) -> dict[str, Any]:
                 "workers": result.train_info["workers"],
                 "paths": result.train_info["paths"],
             },
+            "sweep": result.sweep,
             "runtime_s": result.timings["total_s"],
             "timings": result.timings,
             "files": files,
@@ -284,6 +285,12 @@ def report(result: ControlResult, out: Path, files: list[Path]) -> str:
         lines.append(
             f"  {pt.l1_hidden:>6g} {pt.density:>6g} -> {pt.represented[k]:>2} "
             f"{pt.in_superposition[k]:>2}  {pt.loss[k]:.4f}  p={pt.loss_test_p:.2g}"
+        )
+    if result.sweep is not None:
+        sw = result.sweep
+        lines.append(
+            f"training: {sw['tasks']} tasks ({sw['tasks_run']} run, {sw['tasks_reused']} reused) "
+            f"on {sw['scheduler']}, store {sw['store']}"
         )
     lines += ["", f"files in {out}/: " + ", ".join(f.name for f in files)]
     return "\n".join(lines)

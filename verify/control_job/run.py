@@ -3,6 +3,7 @@ diagrams, compare them per λ, and summarise the activations and the n = 20 swee
 
 from __future__ import annotations
 
+import argparse
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,15 +46,22 @@ class ControlResult:
     wide: list[WidePoint]
     train_info: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    sweep: dict[str, Any] | None = None
 
 
 def compute(
-    settings: ControlSettings, *, progress: bool | None = None, workers: int | None = None
+    settings: ControlSettings,
+    *,
+    progress: bool | None = None,
+    workers: int | None = None,
+    sweep: argparse.Namespace | None = None,
 ) -> ControlResult:
-    """Run the job's computation (no files)."""
+    """Run the job's computation (no files). ``sweep``: the parsed sweep options to train
+    through :mod:`toysup.sweep`'s store (:func:`~verify.control_job.training.train_tasks`);
+    None trains in this process."""
     started = time.perf_counter()
     tasks = plan(settings)
-    results = train_tasks(tasks, progress=progress, workers=workers)
+    results, sweep_summary = train_tasks(tasks, progress=progress, workers=workers, sweep=sweep)
     trained_at = time.perf_counter()
 
     r, p = settings.grid()
@@ -102,7 +110,11 @@ def compute(
             "device": first["device"],
             "dtype": first["dtype"],
             "workers": first["workers"],
-            "paths": {name: sorted(set(res.info["paths"])) for name, res in results.items()},
+            "paths": {
+                name: sorted(set(res.info["paths"]))
+                for name, res in results.items()
+                if "paths" in res.info
+            },
         },
         timings={
             "train_s": trained_at - started,
@@ -110,4 +122,5 @@ def compute(
             "compare_s": done - theory_at,
             "total_s": done - started,
         },
+        sweep=sweep_summary,
     )

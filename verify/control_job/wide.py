@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from toysup import TrainResult
 from toysup.metrics import dimensionality, feature_norms
 from verify.control_job.settings import ALPHA, WIDE_HIDDEN, ControlSettings
+from verify.control_job.training import GroupTraining
 from verify.stats import UnderpoweredWarning, represented_count_test, superposition_test
 
 FloatArray = NDArray[np.float64]
@@ -79,7 +79,7 @@ class WidePoint:
 
 
 def wide_points(
-    settings: ControlSettings, l1_hidden: float, result: TrainResult
+    settings: ControlSettings, l1_hidden: float, result: GroupTraining
 ) -> list[WidePoint]:
     """Every density of one λ."""
     importance = settings.wide_importance()

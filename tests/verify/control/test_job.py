@@ -4,6 +4,7 @@ options refused with exit 2 before any computation, nothing written."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import verify.control as control
 from toysup import FeatureConfig, ModelConfig, TrainConfig
 from verify.control import main
 from verify.control_job import ControlSettings, compute
+from verify.control_job.options import build_parser
 
 TINY = [
     "--resolution", "3", "--seeds", "2", "--steps", "60", "--batch", "256", "--bootstrap", "10",
@@ -65,6 +67,10 @@ def test_summary_contract(run):
     train = s["train"]
     assert (train["seeds"], train["steps"], train["batch"], train["device"]) == (2, 60, 256, "cpu")
     assert isinstance(s["runtime_s"], float) and s["runtime_s"] > 0
+    # trained through toysup.sweep: one sweep per training group, in OUT/sweep.zarr
+    sweep = s["sweep"]
+    assert (sweep["tasks"], sweep["tasks_run"], sweep["tasks_reused"]) == (5, 5, 0)
+    assert sweep["scheduler"] == "threads" and (out / "sweep.zarr").is_dir()
     for stem in FIGURES:
         for ext in ("png", "pdf", "svg"):
             assert f"{stem}.{ext}" in s["files"]
@@ -102,11 +108,14 @@ def test_files_load_back(run):
     assert len((out / "wide.csv").read_text().splitlines()) == 1 + 2
 
 
-def test_same_seed_same_result(run):
-    """The settings saved in config.json reproduce the run bit for bit (CPU, same seed)."""
+def test_same_seed_same_result(run, tmp_path):
+    """The settings saved in config.json, trained again into a fresh store, reproduce the run bit
+    for bit (CPU, same seed)."""
     out, s = run
     settings = ControlSettings.from_dict(json.loads((out / "config.json").read_text())["settings"])
-    again = compute(settings, progress=False)
+    args = build_parser().parse_args(["--out", str(tmp_path / "again")])
+    again = compute(settings, progress=False, sweep=args)
+    assert again.sweep["tasks_run"] == 5
     for lam, trained in again.trained.items():
         np.testing.assert_array_equal(trained.empirical, s["maps"][repr(lam)]["empirical"])
         assert again.comparison[lam]["agreement"] == s["agreement"][repr(lam)]
@@ -114,6 +123,24 @@ def test_same_seed_same_result(run):
     assert [float(pt.loss[pt.best]) for pt in again.wide] == [
         pt["loss"] for pt in s["wide"]["points"]
     ]
+
+
+def test_resume_reuses_every_task(run, tmp_path, capsys):
+    """--resume on the same --out trains nothing and gives the same results; a store of other
+    settings is refused with exit 2 before any work."""
+    out, first = run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    assert main([*TINY, "--out", str(copy), "--quiet", "--resume"]) == 0
+    again = json.loads((copy / "summary.json").read_text())
+    assert (again["sweep"]["tasks_run"], again["sweep"]["tasks_reused"]) == (0, 5)
+    for name in ("maps", "agreement", "boundary", "shift", "activations", "wide"):
+        assert again[name] == first[name], name
+    before = sorted(p.name for p in copy.iterdir())
+    capsys.readouterr()
+    assert main([*TINY, "--steps", "61", "--out", str(copy), "--quiet", "--resume"]) == 2
+    assert "holds another sweep" in capsys.readouterr().err
+    assert sorted(p.name for p in copy.iterdir()) == before
 
 
 @pytest.mark.parametrize(
@@ -130,6 +157,8 @@ def test_same_seed_same_result(run):
         (["--wide-densities", "0"], "'0'"),
         (["--seeds", "0"], "--seeds"),
         (["--resolution", "1"], "--resolution"),
+        (["--scheduler", "nowhere"], "--scheduler"),
+        (["--task-size", "0"], "--task-size"),
     ],
 )
 def test_bad_options_exit_2_before_computing(tmp_path, capsys, monkeypatch, argv, shown):
