@@ -59,3 +59,24 @@ def test_penalty_removes_superposition_at_n20(result):
     assert p_value <= ALPHA, (drops, k, zero.in_superposition, penalised.in_superposition)
     # and the unpenalised model is in superposition by the loss test of verify.stats (α = 0.01)
     assert zero.loss_test_reject
+
+
+@pytest.mark.slow
+def test_default_run_claims(tmp_path):
+    """The default command's claims (docs/control.md, "Measured"): >= 90% agreement with the
+    exact map at every default λ, trained shifts within 2 uncertainties of the exact ones, and
+    the unpenalised n = 20 models in superposition by the loss test at every density."""
+    import json
+
+    from verify.control import main
+
+    out = tmp_path / "out"
+    assert main(["--out", str(out), "--quiet", "--device", "cpu"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    for lam in DEFAULT_PENALTIES:
+        key = repr(lam)
+        assert s["agreement"][key] >= 0.9, key
+        if lam > 0:
+            assert s["shift"][key]["matches"], s["shift"][key]
+    zero = [pt for pt in s["wide"]["points"] if pt["l1_hidden"] == 0.0]
+    assert zero and all(pt["superposition_test"]["reject"] for pt in zero)
