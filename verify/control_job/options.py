@@ -21,8 +21,8 @@ from verify.control_job.settings import (
     check_penalties,
     check_penalty_value,
 )
-from verify.control_job.training import plan, task_sweeps
-from verify.job.sweep import add_sweep_options, check_sweep_options, sweep_options
+from verify.control_job.training import plan, store_task_size, task_sweeps
+from verify.job.sweep import add_sweep_options, check_sweep_options
 
 PROG = "python -m verify.control"
 DEFAULT_OUT = "control_out"
@@ -128,7 +128,7 @@ def settings_from_args(args: argparse.Namespace) -> ControlSettings:
         wide_seeds=args.wide_seeds,
     )
     # the store options, against the sweeps this run would write (exit 2 before any work)
-    check_sweep_options(args, task_sweeps(plan(settings), sweep_options(args).task_size))
+    check_sweep_options(args, task_sweeps(plan(settings), store_task_size(args)))
     return settings
 
 

@@ -144,6 +144,13 @@ def plan(settings: ControlSettings) -> list[TrainingTask]:
     return tasks
 
 
+def store_task_size(args: argparse.Namespace) -> int | None:
+    """``--task-size`` (configurations per sweep task) where the sweep options have it."""
+    from verify.job.sweep import sweep_options
+
+    return getattr(sweep_options(args), "task_size", None)
+
+
 def task_sweeps(tasks: Sequence[TrainingTask], task_size: int | None = None) -> dict[str, Any]:
     """``{store name: Sweep}`` of every task."""
     return {task.sweep_name: task.sweep(task_size) for task in tasks}
@@ -160,8 +167,8 @@ def train_tasks(
     ``tasks_run``, ``tasks_reused``, ``scheduler``, ...) when trained through the store.
 
     ``sweep``: the parsed command line with the sweep options (:mod:`verify.job.sweep`:
-    ``--store``, ``--resume``, ``--scheduler``, ``--workers``, ``--task-size``); None trains in
-    this process, one :func:`toysup.train` call per task.
+    ``--store``, ``--resume``, ``--scheduler``, ``--workers``, and ``--task-size`` where
+    present); None trains in this process, one :func:`toysup.train` call per task.
     """
     if sweep is not None:
         return _through_store(tasks, sweep, progress)
@@ -185,10 +192,11 @@ def train_tasks(
 def _through_store(
     tasks: Sequence[TrainingTask], args: argparse.Namespace, progress: bool | None
 ) -> tuple[dict[str, GroupTraining], dict[str, Any]]:
-    from verify.job.sweep import run_sweeps, sweep_options
+    from verify.job.sweep import run_sweeps
 
-    sweeps = task_sweeps(tasks, sweep_options(args).task_size)
+    sweeps = task_sweeps(tasks, store_task_size(args))
     done = run_sweeps(sweeps, args, progress=progress)
+    stored_info = getattr(done, "info", {})
     results = {}
     for task in tasks:
         arrays = done.arrays[task.sweep_name]
@@ -198,8 +206,12 @@ def _through_store(
             name: _configurations_first(arrays[name], task.shape)
             for name in ("seed_W", "seed_b", "seed_loss", "seed_loss_stderr", "seed_loss_penalized")
         }
+        info = stored_info.get(task.sweep_name) or {
+            "device": task.training.device,  # as asked, where the store does not record it
+            "dtype": task.training.dtype,
+        }
         results[task.name] = GroupTraining(
-            **flat, info=dict(done.info[task.sweep_name], workers=done.summary["workers"])
+            **flat, info=dict(info, workers=done.summary.get("workers"))
         )
     return results, done.summary
 
