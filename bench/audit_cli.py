@@ -188,9 +188,8 @@ def cases() -> list[Case]:
         name = job.module
 
         def add(argument: str, kind: str, call: Callable[[], Any], expect: Expect,
-                family: str) -> None:  # fmt: skip
-            job_name = name  # noqa: B023 (add is called at once, within this iteration)
-            out.append(Case(job_name, argument, kind, call, expect, group="cli", family=family))
+                family: str, name: str = name) -> None:  # fmt: skip
+            out.append(Case(name, argument, kind, call, expect, group="cli", family=family))
 
         add("--out", "proc", _run(job, [], 2, out_arg=lambda f: "/proc/toysup-audit"),
             Expect("error", "--out", ("/proc/toysup-audit",)), "CLI: unusable --out")  # fmt: skip
