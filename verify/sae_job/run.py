@@ -231,10 +231,10 @@ def decodability_tests(toy: TrainResult, settings: RecoverySettings) -> list[Dec
 
 def basis_alignment(toy: TrainResult) -> np.ndarray:
     """(C,) how neuron-aligned the represented features' directions are: the mean over them of
-    ``max_j d_j² / ‖d‖²`` (1: the feature lives on one neuron; about 0.45 for a random direction
-    in 5 dimensions). In the basic model the basis has no meaning and this is at chance; in the
-    privileged basis (paper §"Superposition in a Privileged Basis") it measures how monosemantic
-    the neurons are."""
+    ``max_j d_j² / ‖d‖²`` (1: the feature lives on one neuron; 1/m: spread evenly over the m
+    neurons; 0.55 on average for a uniformly random direction in 5 dimensions). In the basic
+    model the basis has no meaning; in the privileged basis (paper §"Superposition in a
+    Privileged Basis") it measures how monosemantic the neurons are."""
     truth = true_features(toy)
     d = truth.directions[..., 0]  # (C, m, n)
     share = np.max(d**2, axis=1) / np.maximum(np.sum(d**2, axis=1), 1e-300)  # (C, n)
