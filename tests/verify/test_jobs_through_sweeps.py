@@ -128,24 +128,19 @@ def dask_cluster(tmp_path):
     pytest.importorskip("distributed")
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    cli = [sys.executable, "-m"]
-    procs = [
-        subprocess.Popen(
-            [*cli, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
-             "--no-dashboard"], env=_env(), cwd=tmp_path,
+
+    def start(*argv: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", *argv], env=_env(), cwd=tmp_path,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-    ]
+
+    scheduler = ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port)]
+    worker = ["distributed.cli.dask_worker", address, "--nthreads", "1", "--host", "127.0.0.1"]
+    procs = [start(*scheduler, "--no-dashboard")]
     try:
         for _ in range(2):
-            procs.append(
-                subprocess.Popen(
-                    [*cli, "distributed.cli.dask_worker", address, "--nthreads", "1",
-                     "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1"],
-                    env=_env(), cwd=tmp_path,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
-            )
+            procs.append(start(*worker, "--no-dashboard"))
         import distributed
 
         with distributed.Client(address, timeout=60, set_as_default=False) as client:
