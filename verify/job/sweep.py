@@ -277,24 +277,65 @@ def run_sweeps(
 ) -> SweepRun:
     """Run ``{name: Sweep}`` (``{"": sweep}`` for one) into the store, in order, reusing
     finished tasks with ``--resume``; return the arrays read back from the store and the summary
-    ``{"tasks", "tasks_run", "tasks_reused", "scheduler"}`` (sums over the sweeps)."""
-    from toysup.sweep import load_arrays, run_sweep
+    ``{"tasks", "tasks_run", "tasks_reused", "scheduler"}`` (sums over the sweeps).
 
+    A run that fails or is interrupted before any task finished removes the store it created
+    (nothing to resume); otherwise the finished tasks stay in the store."""
     opts = options if isinstance(options, SweepOptions) else sweep_options(options)
     names = list(sweeps)
     if not names:
         raise ValueError("run_sweeps needs at least one sweep")
+    new_parent = not opts.store.parent.exists()
+    new_store = not opts.store.exists()
     if "" in names and len(names) > 1:
         raise ValueError(f"a sweep named '' must be the only one, got names {names}")
     if names != [""]:
         for name in names:
             if not name or "/" in name or name.startswith("."):
                 raise ValueError(f"sweep names must be plain folder names, got {name!r}")
-        stale = set(_group_names(opts.store) or ()) - set(names)
-        for name in stale if not opts.resume else ():
-            shutil.rmtree(opts.store / name, ignore_errors=True)
-        _write_group(opts.store, names)
-    opts.store.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if names != [""]:
+            stale = set(_group_names(opts.store) or ()) - set(names)
+            for name in stale if not opts.resume else ():
+                shutil.rmtree(opts.store / name, ignore_errors=True)
+            _write_group(opts.store, names)
+        opts.store.parent.mkdir(parents=True, exist_ok=True)
+        return _run(sweeps, opts, names, progress, timeout)
+    except BaseException:
+        _discard_if_empty(opts, names, new_store=new_store, new_parent=new_parent)
+        raise
+
+
+def _discard_if_empty(
+    opts: SweepOptions, names: list[str], *, new_store: bool, new_parent: bool
+) -> None:
+    """After a failed or interrupted run: a store this run created that holds no finished task
+    has nothing to resume, so it goes (and the folder created for it, if empty), leaving no
+    trace; a store with finished tasks stays for ``--resume``."""
+    from toysup.sweep.store import read_manifest
+
+    if not new_store:
+        return
+    for path in opts.paths(names).values():
+        if path.is_dir() and read_manifest(path):
+            return
+    shutil.rmtree(opts.store, ignore_errors=True)
+    if new_parent:
+        try:
+            opts.store.parent.rmdir()
+        except OSError:
+            pass
+
+
+def _run(
+    sweeps: Mapping[str, Any],
+    opts: SweepOptions,
+    names: list[str],
+    progress: bool | None,
+    timeout: float,
+) -> SweepRun:
+    from toysup.sweep import load_arrays, run_sweep
+
     scheduler: Any = opts.scheduler
     client = None
     if scheduler is not None and len(names) > 1:  # one cluster for every sweep
