@@ -370,6 +370,7 @@ def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
         seed=args.seed,
         device=args.device,
     )
+    job.check_memory(memory_estimate(settings))  # before the sweep's grids are built
     check_sweep_options(args, bridge_sweeps(settings, task_size=sweep_options(args).task_size))
     return settings
 

@@ -135,6 +135,7 @@ def settings_from_args(args: argparse.Namespace) -> DiagramSettings:
         seed=args.seed,
         bootstrap=args.bootstrap,
     )
+    job.check_memory(memory_estimate(settings))  # before the sweep's grids are built
     check_sweep_options(
         args, {"": diagram_sweep(settings, task_size=sweep_options(args).task_size)}
     )
