@@ -80,7 +80,7 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, reference):
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if manifest.is_dir() and len(list(manifest.glob("*.json"))) >= 3:
+            if manifest.is_dir() and len(list(manifest.glob("*.json"))) >= 2:
                 break
             time.sleep(0.02)
         assert proc.poll() is None, "the run finished before it could be killed"
@@ -90,7 +90,7 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, reference):
         if proc.poll() is None:
             proc.kill()
     before = read_manifest(out / "sweep.zarr")
-    assert 3 <= len(before) < 16, len(before)
+    assert 2 <= len(before) < 16, len(before)
     assert not (out / "summary.json").exists()  # nothing else of the killed run is visible
 
     assert phase_boundary.main([*TINY, "--out", str(out), "--resume"]) == 0  # this process
