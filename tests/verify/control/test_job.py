@@ -158,6 +158,7 @@ def test_resume_reuses_every_task(run, tmp_path, capsys):
         (["--seeds", "0"], "--seeds"),
         (["--resolution", "1"], "--resolution"),
         (["--scheduler", "nowhere"], "--scheduler"),
+        (["--task-size", "0"], "--task-size"),
     ],
 )
 def test_bad_options_exit_2_before_computing(tmp_path, capsys, monkeypatch, argv, shown):
