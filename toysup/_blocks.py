@@ -28,6 +28,7 @@ from toysup.data import (
 from toysup.optim import Adam
 from toysup.step import TiedStep
 from toysup.step_general import Family, GeneralStep
+from toysup.step_general_sparse import GeneralSparseStep
 from toysup.step_gram import GramStep
 
 #: Target number of explicit feature entries (instances × features × examples) per CPU block:
@@ -264,7 +265,7 @@ class Block:
     c: Tensor  # 2 I / B (/ n for "mean"), (I_b, n)
     loss_importance: Tensor  # I (/ n), (I_b, n)
     sampler: Sampler
-    step: TiedStep | GramStep | GeneralStep
+    step: TiedStep | GramStep | GeneralStep | GeneralSparseStep
     optimizer: Adam
     source: UniformSource
     cost: float  # estimated ns per step (sampler_costs), to schedule long blocks first
@@ -276,6 +277,13 @@ class Block:
             assert isinstance(self.sampler, SparseSampler)
             batch: SparseBatch = self.sampler.draw_entries(self.source)
             self.step.gradients(batch, self.W, self.b, self.c, self.grad_W, self.grad_b)
+        elif isinstance(self.step, GeneralSparseStep):
+            assert isinstance(self.sampler, FeatureSampler)
+            entries = self.sampler.draw_entries(self.source)
+            self.step.gradients(
+                entries, self.W, self.b, self.W_dec, self.grad_W, self.grad_b, self.grad_W_dec,
+                need_loss=need_loss,
+            )  # fmt: skip
         elif isinstance(self.step, GeneralStep):
             x = self.sampler.draw(self.step.x_flat, self.source)  # (I_b, n, C)
             self.step.gradients(
@@ -288,7 +296,7 @@ class Block:
 
     def penalty(self) -> Tensor:
         """The last batch's penalty per instance (zero on the fast path), shape (I_b,)."""
-        if isinstance(self.step, GeneralStep):
+        if isinstance(self.step, GeneralStep | GeneralSparseStep):
             return self.step.penalty()
         return torch.zeros_like(self.b[:, 0])
 
@@ -334,13 +342,14 @@ def make_block(
         W_dec = W_dec.view(size, n, m)
         W_dec.copy_(W0_dec[start : start + size])
     sampler: Sampler
-    step: TiedStep | GramStep | GeneralStep
+    step: TiedStep | GramStep | GeneralStep | GeneralSparseStep
     if path == "general":
         set_density = per_instance(features.set_density_array)
         sampler = FeatureSampler(
             kind, density, set_density, batch, structure=features.structure, values=features.values
         )
-        step = GeneralStep(
+        entries = kind == "sparse" and features.structure == "independent"
+        step = (GeneralSparseStep if entries else GeneralStep)(
             Family.of(model, training), size, n, batch,
             weight=scale * importance / batch, dtype=dtype, device=device,
         )  # fmt: skip

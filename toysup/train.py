@@ -55,7 +55,7 @@ from toysup.evaluate import estimate_family_loss, estimate_loss
 from toysup.models import init_weights
 from toysup.optim import lr_multiplier
 from toysup.result import TrainResult
-from toysup.step_general import Family, GeneralStep, is_fast
+from toysup.step_general import Family, is_fast
 
 _STREAM_INIT, _STREAM_TRAIN, _STREAM_EVAL = 0, 1, 2
 
@@ -504,7 +504,7 @@ def _evaluate(
             features.density_array[blk.configs], dtype=blk.params.dtype, device=device
         )
         source = uniform_source(derive_seed(training.seed, _STREAM_EVAL, blk.index), device)
-        if isinstance(blk.step, GeneralStep):
+        if blk.path == "general":
             parts.append(
                 estimate_family_loss(
                     Family.of(model, training), blk.W, blk.b, blk.W_dec, density,
