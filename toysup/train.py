@@ -241,6 +241,7 @@ def train(
     best = np.argmin(seed_pen, axis=1)
     rows = np.arange(n_configs)
     kinds = {int(c): blk.kind for blk in blocks for c in blk.configs}
+    step_names = {int(c): blk.step_name for blk in blocks for c in blk.configs}
     objective = "final loss" if path == "fast" else "final loss plus penalty"
     info = {
         "device": str(device),
@@ -249,6 +250,7 @@ def train(
         "blocks": len(blocks),
         "samplers": [kinds[c] for c in range(n_configs)],
         "paths": [path] * n_configs,
+        "steps": [step_names[c] for c in range(n_configs)],
         "selection": f"best of {n_seeds} seeds by {objective} on {training.eval_samples} examples",
         "runtime_s": time.perf_counter() - started,
         "torch": torch.__version__,
