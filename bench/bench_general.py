@@ -1,4 +1,4 @@
-"""The general (autograd) training path against a plain autograd loop written like the reference
+"""The general training path against a plain autograd loop written like the reference
 notebook's (bench/baseline_general.py), in one process, same workloads.
 
     python bench/bench_general.py                  # both workloads, prints a markdown table

@@ -360,7 +360,7 @@ def make_block(
 ) -> Block:
     """Set up block ``index`` holding ``configs`` (× seeds), starting at internal instance
     ``start``; ``W0`` (and ``W0_dec``, untied models) hold every instance's initial weights in
-    internal order. ``path``: ``"fast"`` (hand-derived steps) or ``"general"`` (autograd)."""
+    internal order. ``path``: ``"fast"`` (hand-derived steps) or ``"general"`` (the family's steps)."""
     n_seeds = training.n_seeds
     n, m, batch = model.n_features, model.n_hidden, training.batch_size
     size = len(configs) * n_seeds

@@ -1,4 +1,4 @@
-"""The general training step: autograd through one batched forward pass of any model of the family.
+"""The general training step: one batched pass, forward and backward, for any model of the family.
 
 Every toy model of :mod:`toysup.models` (hidden activation none or ReLU; output ReLU, linear, GELU
 or softplus; tied or untied; target ``x`` or ``|x|``; L1 penalties on the hidden activations and
@@ -17,7 +17,8 @@ Per instance, with ``w_i = I_i / B`` (divided by n for the per-feature mean), th
     L = Σ_b Σ_i w_i (t_ib − x'_ib)² + λ_h / B · Σ_b Σ_j |h_jb| + λ_W (Σ|W| + Σ|W_dec|)
 
 and the instances' objectives are summed, so each instance's gradient is its own (derivation and
-checks in docs/training.md, "The general path").
+checks in docs/training.md, "The general path"). The family is closed, so the backward pass is
+written out (:meth:`GeneralStep.gradients`) and checked against autograd of a plain reference.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ Read top to bottom:
 3. Each step: draw a batch (dense, row-sparse or compact sampler, same distribution), compute the
    gradients, take an Adam/AdamW step (:mod:`toysup.optim`). The gradients are hand-derived
    (:mod:`toysup.step`, :mod:`toysup.step_gram`: the fast path) for the basic tied models on
-   independent unit features, and come from autograd through one batched forward pass
-   (:mod:`toysup.step_general`: the general path) for every other model of the family.
+   independent unit features, and from one batched pass over the whole family
+   (:mod:`toysup.step_general`, :mod:`toysup.step_general_sparse`: the general path) for every
+   other model.
 4. Every ``log_every`` steps the batch loss is logged; a non-finite gradient (any step) or loss
    (logged steps) stops training with an error that names the instance and step. At each of
    ``snapshot_steps`` the parameters are copied (on the device, no host read).
