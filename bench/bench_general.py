@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_range": [min(ratios), max(ratios)],
             "paths": sorted(set(info["paths"])),
             "samplers": info["samplers"],
+            "steps": info["steps"],
             "blocks": info["blocks"],
         }
         rows.append(row)
