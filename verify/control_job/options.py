@@ -127,6 +127,7 @@ def settings_from_args(args: argparse.Namespace) -> ControlSettings:
         wide_densities=_densities(args.wide_densities),
         wide_seeds=args.wide_seeds,
     )
+    job.check_memory(memory_estimate(settings))  # before the sweeps' grids are built
     # the store options, against the sweeps this run would write (exit 2 before any work)
     check_sweep_options(args, task_sweeps(plan(settings), store_task_size(args)))
     return settings
@@ -142,6 +143,6 @@ def memory_estimate(settings: ControlSettings) -> dict[str, float]:
         "--steps": 48.0 * s.steps,
         "--batch": 24.0 * max(max(s.seeds, s.wide_seeds) * 20 * s.batch, 1 << 18) * 2,
         "--resolution / --seeds": 8.0 * runs * groups * 40 + 4.0 * runs * s.eval_samples / 32,
-        "--bootstrap": 24.0 * runs * s.bootstrap,
+        "--resolution / --seeds / --bootstrap": 24.0 * runs * s.bootstrap,
         "--wide-seeds": 8.0 * wide_runs * len(s.wide_penalties) * 300,
     }

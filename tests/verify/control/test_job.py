@@ -159,6 +159,9 @@ def test_resume_reuses_every_task(run, tmp_path, capsys):
         (["--resolution", "1"], "--resolution"),
         (["--scheduler", "nowhere"], "--scheduler"),
         (["--task-size", "0"], "--task-size"),
+        # sizes no machine holds: refused before the sweeps' grids are allocated
+        (["--resolution", "1000000"], "--resolution"),
+        (["--steps", "10000000000000"], "--steps"),
     ],
 )
 def test_bad_options_exit_2_before_computing(tmp_path, capsys, monkeypatch, argv, shown):
