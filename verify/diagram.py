@@ -159,7 +159,10 @@ def cell_features(settings: DiagramSettings) -> FeatureConfig:
 
 
 def run_diagram(
-    settings: DiagramSettings, *, progress: bool | None = None, workers: int | None = None
+    settings: DiagramSettings,
+    *,
+    progress: bool | str | None = None,
+    workers: int | None = None,
 ) -> Diagram:
     """Train, label, select, build the theory maps and compare (see the module docstring)."""
     started = time.perf_counter()
