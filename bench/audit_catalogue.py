@@ -116,6 +116,16 @@ def targets() -> list[Target]:
                 "log_every": "count", "eval_samples": "count", "device": "choice",
                 "dtype": "choice", "sampler": "choice"},
                overrides={("log_every", "none"): "ok", ("weight_decay", "none"): "ok"}))
+    add(Target("toysup.sae.SAEConfig", fn("toysup.sae.SAEConfig"),
+               {"width": 6, "kind": "relu", "l1": 0.1, "bandwidth": 0.05,
+                "threshold_init": 0.1, "resample_every": 50, "resample_until": 0.5},
+               {"width": "count", "kind": "choice", "l1": "nonneg", "bandwidth": "posreal",
+                "threshold_init": "posreal", "resample_every": "count",
+                "resample_until": "prob"},
+               overrides={("l1", "none"): "ok", ("resample_every", "none"): "ok",
+                          ("resample_until", "zero"): "ok", ("resample_until", "one"): "ok"}))
+    add(Target("toysup.sae.SAEConfig[topk]", fn("toysup.sae.SAEConfig"),
+               {"width": 6, "kind": "topk", "k": 2}, {"k": "count"}))
     # ---------------------------------------------------------------- toysup functions
     add(Target("toysup.sample_features", lambda **kw: fn("toysup.sample_features")(
                     generator=_torch_gen(), **kw),

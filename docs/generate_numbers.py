@@ -10,6 +10,7 @@ extension, so no page carries a number by hand):
   peak memory, its own timings and the headline results;
 - ``phase_boundary.md``: the main job's default run (docs/phase_boundary.md, docs/performance.md);
 - ``compressed_sensing.md``: the compressed-sensing job's default run (docs/compressed_sensing.md);
+- ``sae_recovery.md``: the SAE recovery job's default run (docs/sae.md);
 
 and updates the values between ``<!-- numbers:KEY -->`` and ``<!-- /numbers -->`` in README.md.
 Each job runs in a fresh process (``python -m verify.<job> --quiet --out <temporary dir>``);
@@ -39,7 +40,7 @@ from scipy.special import comb
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "docs" / "generated"
 README = ROOT / "README.md"
-JOBS = ("phase_boundary", "compressed_sensing")
+JOBS = ("phase_boundary", "compressed_sensing", "sae_recovery")
 
 
 # ----------------------------------------------------------------------------- running
@@ -293,6 +294,66 @@ def compressed_sensing_markdown(run: dict[str, Any], out: Path, env: dict[str, A
     return "\n".join(lines) + "\n"
 
 
+def sae_recovery_markdown(run: dict[str, Any], env: dict[str, Any]) -> str:
+    s = run["summary"]
+    t, f = s["timings"], s["findings"]
+    ref = f["reference"]
+    sae_train = s["train"]["sae"]
+    by_label = {item["label"]: item for item in s["saes"]}
+    control = {item["label"]: item for item in s["control"]["saes"]}
+    labels = [ref[kind]["setting"] for kind in ref]
+    pct = round(100 * s["level"])
+
+    def cell(item: dict[str, Any], i: int) -> str:
+        r = item["recovered"]
+        return f"{r['mean'][i]:.1f} [{r['low'][i]:.1f}, {r['high'][i]:.1f}]"
+
+    lines = [
+        _provenance(run, env),
+        "",
+        f"`{run['command']}` (all defaults: {len(s['saes'])} SAE settings × "
+        f"{len(s['grid']['density'])} densities × {sae_train['seeds']} seeds, "
+        f"{sae_train['steps']:,} steps of {sae_train['batch']}): {_seconds(run['wall_s'])} "
+        f"wall-clock, {run['peak_memory_mb']:.0f} MB peak memory (toy models "
+        f"{_seconds(t['toy_s'])}, decodability tests {_seconds(t['decodability_s'])}, SAEs "
+        f"{_seconds(t['saes_s'])}, control {_seconds(t['control_s'])}). Features recovered "
+        f"(matched cosine ≥ {s['threshold']:g}) by the reference setting of each kind, mean over "
+        f"the seeds [{pct}% t-interval; zero width: every seed agrees], on the toy model "
+        f"(n = {s['n_features']}, m = {s['n_hidden']}) and on the control with the same "
+        "represented count and density; the cause of a failure (mean recovered fraction "
+        f"< {f['good_fraction']:g}) in brackets:",
+        "",
+        "| density | represented | decodable | "
+        + " | ".join(labels)
+        + " | "
+        + " | ".join(f"control: {label.split()[0]}" for label in labels)
+        + " |",
+        "|---|---|---|" + "---|" * (2 * len(labels)),
+    ]
+    for i, p in enumerate(s["grid"]["density"]):
+        cells = []
+        for kind, label in zip(ref, labels):
+            cause = ref[kind]["cause"][i]
+            tag = "" if cause == "recovers" else f" ({cause})"
+            cells.append(cell(by_label[label], i) + tag)
+        cells += [cell(control[label], i) if label in control else "—" for label in labels]
+        lines.append(
+            f"| {p:g} | {s['toy']['represented'][i]} | {s['toy']['decodable'][i]} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    agreement = ", ".join(
+        f"{ref[kind]['setting']} {100 * ref[kind]['agreement_with_decodability']:.0f}%"
+        for kind in ref
+    )
+    lines += [
+        "",
+        f'Agreement with the decodability test on "more than m features": {agreement} of the '
+        "densities.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 # ----------------------------------------------------------------------------- README
 
 
@@ -344,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
             run = run_job(job, out)
             if job == "phase_boundary":
                 text = phase_boundary_markdown(run, env)
+            elif job == "sae_recovery":
+                text = sae_recovery_markdown(run, env)
             else:
                 text = compressed_sensing_markdown(run, out, env)
             (GENERATED / f"{job}.md").write_text(text)

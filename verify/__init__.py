@@ -4,6 +4,9 @@
   (:mod:`verify.phase_boundary`; the computation alone: :func:`verify.diagram.run_diagram`).
 - ``python -m verify.compressed_sensing``: the toy model as a decoder beside convex recovery and
   the Donoho–Tanner transition (:mod:`verify.compressed_sensing`, docs/compressed_sensing.md).
+- ``python -m verify.sae_recovery``: sparse autoencoders on toy-model activations scored against
+  the true features, beside the decodability test and a no-superposition control
+  (:mod:`verify.sae_recovery`, :func:`verify.sae.recovery`, docs/sae.md).
 - :mod:`verify.compare`: agreement and Cohen's κ between phase maps, boundary extraction.
 - :mod:`verify.stats`: statistical tests for superposition.
 - :mod:`verify.plots`: figures (matplotlib Figures).
@@ -36,6 +39,7 @@ _LAZY = {
     "agreement": "verify.compare",
     "cohen_kappa": "verify.compare",
     "boundary_from_labels": "verify.compare",
+    "recovery": "verify.sae",
 }
 
 __all__ = ["__version__", *_LAZY]
