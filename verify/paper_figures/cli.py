@@ -163,9 +163,9 @@ def write_files(run: PaperFigures, tmp: Path, argv: list[str]) -> list[str]:
         "schema": SCHEMA,
         "size": run.size,
         "figures": [item.spec.name for item in run.made],
-        "runtime_s": sum(e["runtime_s"] for e in entries),
+        "runtime_s": sum(e["runtime"] for e in entries),
         "cpu_s": sum(e["timings"]["compute_cpu_s"] + e["timings"]["render_cpu_s"] for e in entries),
-        "runtime_per_figure_s": {e["name"]: e["runtime_s"] for e in entries},
+        "runtime_per_figure_s": {e["name"]: e["runtime"] for e in entries},
         "device": devices[0] if len(devices) == 1 else devices,
         "files": names,
         "versions": job.versions(),
@@ -187,7 +187,7 @@ def _entry(
             "data": f"{item.spec.name}.npz",
             "figures": stems,
             "files": files,
-            "runtime_s": timings["compute_s"] + timings["render_s"],
+            "runtime": timings["compute_s"] + timings["render_s"],  # seconds, wall clock
             "timings": timings,
             "results": item.data.results,
         }
@@ -220,9 +220,9 @@ def report(run: PaperFigures, out: Path, files: list[Path]) -> str:
     lines = [f"{'figure':<19}{'time':>8}  images (PNG, PDF, SVG) beside NAME.npz"]
     for entry in index["figures"]:
         lines.append(
-            f"{entry['name']:<19}{entry['runtime_s']:>7.1f}s  {', '.join(entry['figures'])}"
+            f"{entry['name']:<19}{entry['runtime']:>7.1f}s  {', '.join(entry['figures'])}"
         )
-    total = sum(entry["runtime_s"] for entry in index["figures"])
+    total = sum(entry["runtime"] for entry in index["figures"])
     lines += [
         "",
         f"{len(index['figures'])} figures ({run.size} sizes) in {total:.1f} s; files in {out}/ "
