@@ -18,9 +18,16 @@ import pytest
 from scipy import stats
 
 from toysup.metrics import feature_norms
-from verify.paper_figures import FIGURES, NAMES, main
+from verify.paper_figures import (
+    FIGURES,
+    NAMES,
+    intro,
+    learning_dynamics,
+    main,
+    privileged_basis,
+    sparsity_sweep,
+)
 from verify.paper_figures import dimensionality as dimensionality_figure
-from verify.paper_figures import intro, learning_dynamics, privileged_basis, sparsity_sweep
 from verify.paper_figures._common import Context
 
 ALPHA = 0.01

@@ -142,7 +142,8 @@ def write_files(run: PaperFigures, tmp: Path, argv: list[str]) -> list[str]:
         name = item.spec.name
         wall, cpu = time.perf_counter(), time.process_time()
         data_file = f"{name}.npz"
-        np.savez_compressed(tmp / data_file, **item.data.arrays)
+        arrays: dict[str, Any] = dict(item.data.arrays)
+        np.savez_compressed(tmp / data_file, **arrays)
         with np.load(tmp / data_file, allow_pickle=False) as stored:  # drawn from the file
             figures = item.spec.draw(dict(stored))
         files = [data_file]
@@ -165,7 +166,7 @@ def write_files(run: PaperFigures, tmp: Path, argv: list[str]) -> list[str]:
         "figures": [item.spec.name for item in run.made],
         "runtime_s": sum(e["runtime"] for e in entries),
         "cpu_s": sum(e["timings"]["compute_cpu_s"] + e["timings"]["render_cpu_s"] for e in entries),
-        "runtime_per_figure_s": {e["name"]: e["runtime"] for e in entries},
+        "timings": {f"{e['name']}_s": e["runtime"] for e in entries},
         "device": devices[0] if len(devices) == 1 else devices,
         "files": names,
         "versions": job.versions(),
@@ -219,9 +220,7 @@ def report(run: PaperFigures, out: Path, files: list[Path]) -> str:
     index = json.loads((out / "figures.json").read_text())
     lines = [f"{'figure':<19}{'time':>8}  images (PNG, PDF, SVG) beside NAME.npz"]
     for entry in index["figures"]:
-        lines.append(
-            f"{entry['name']:<19}{entry['runtime']:>7.1f}s  {', '.join(entry['figures'])}"
-        )
+        lines.append(f"{entry['name']:<19}{entry['runtime']:>7.1f}s  {', '.join(entry['figures'])}")
     total = sum(entry["runtime"] for entry in index["figures"])
     lines += [
         "",
