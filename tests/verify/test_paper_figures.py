@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from verify.paper_figures import FIGURES, NAMES, PaperFiguresSettings, main
-from verify.paper_figures._common import Context
+from verify.paper_figures._common import Context, sweep_name
 from verify.paper_figures.absolute_value import stack_panels
 from verify.paper_figures.correlated import within_set_cosines
 from verify.paper_figures.learning_dynamics import PLATEAU_LENGTH, plateaus
@@ -210,3 +210,23 @@ def test_plateaus_on_a_made_up_trajectory():
     assert plateaus(D, norms) == [[1.0, 0.5], []]
     D[:, 0] = 0.5 + 0.02 * np.sin(np.arange(len(track)))  # never leaves 1/2
     assert plateaus(D, norms)[0] == [0.5]
+
+
+def test_results_given_in_the_context_are_used_instead_of_training(monkeypatch):
+    """A figure computed from results trained elsewhere (the job's sweep store) is the figure
+    computed by training them itself; nothing is trained again."""
+    spec = FIGURES["dimensionality"]
+    settings = spec.settings("quick")
+    first = spec.compute(settings, Context(seed=5, progress=False))
+    (run,) = first.runs
+    plan = spec.trainings(settings, Context(seed=5))
+    assert [item.training for item in plan] == [run.training]
+    trained = {sweep_name("dimensionality", plan[0].key): run.result}
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr("verify.paper_figures._common.train", no_training)
+    again = spec.compute(settings, Context(seed=5, progress=False, trained=trained))
+    for key, value in first.arrays.items():
+        np.testing.assert_array_equal(again.arrays[key], value, err_msg=key)

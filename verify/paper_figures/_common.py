@@ -6,7 +6,10 @@ Each figure module (:mod:`verify.paper_figures.intro`, ...) provides
 - ``Settings``: a frozen dataclass of its sizes and training settings, with ``PRESETS``
   (``"quick"``, ``"default"``) and ``PAPER`` (what the paper or its notebook used, for the index
   and the docs);
-- ``compute(settings, ctx) -> FigureData``: trains through :func:`fit` and returns the arrays;
+- ``trainings(settings, ctx) -> list[Training]``: the training runs it needs (what the job's
+  sweep trains);
+- ``compute(settings, ctx) -> FigureData``: trains through :func:`fit` (or takes the sweep's
+  results) and returns the arrays;
 - ``draw(arrays) -> dict[stem, Figure]``: the figures, drawn from the arrays alone (those saved
   in ``<name>.npz``), so a figure can be redrawn from its data file;
 - ``memory(settings) -> float``: planned bytes.
@@ -32,14 +35,74 @@ Arrays = dict[str, NDArray[Any]]
 
 
 @dataclass(frozen=True)
+class Training:
+    """One training run a figure needs: ``key`` (unique within the figure), ``label`` (the
+    progress report's "privileged basis: training") and the three configurations."""
+
+    key: str
+    label: str
+    features: FeatureConfig
+    model: ModelConfig
+    training: TrainConfig
+
+
+@dataclass(frozen=True, eq=False)
+class Trained:
+    """What a figure reads from a training run, whether trained here (:meth:`from_result`) or
+    read back from a sweep store (``verify.paper_figures.sweeps``). Shapes: C configurations,
+    k seeds, T logged steps: ``W`` (C, m, n), ``b`` (C, n), ``W_dec`` (C, n, m) or None,
+    ``seed_W`` (C, k, m, n), ``loss``/``loss_stderr`` (C,), ``seed_loss``/``seed_loss_stderr``/
+    ``best_seed`` (C, k), ``history_steps`` (T,), ``history_loss`` (T, C, k), ``snapshots``
+    (``step`` (s,), ``W`` (C, s, m, n), ``b`` (C, s, n)) or None."""
+
+    W: NDArray[Any]
+    b: NDArray[Any]
+    W_dec: NDArray[Any] | None
+    seed_W: NDArray[Any]
+    loss: NDArray[Any]
+    loss_stderr: NDArray[Any]
+    seed_loss: NDArray[Any]
+    seed_loss_stderr: NDArray[Any]
+    best_seed: NDArray[Any]
+    history_steps: NDArray[Any]
+    history_loss: NDArray[Any]
+    snapshots: dict[str, NDArray[Any]] | None
+    device: str
+
+    @classmethod
+    def from_result(cls, result: TrainResult) -> Trained:
+        def array(value: Any) -> NDArray[Any]:
+            return np.asarray(value)
+
+        snaps = result.snapshots
+        return cls(
+            W=array(result.W),
+            b=array(result.b),
+            W_dec=None if result.W_dec is None else array(result.W_dec),
+            seed_W=array(result.seed_W),
+            loss=array(result.loss),
+            loss_stderr=array(result.loss_stderr),
+            seed_loss=array(result.seed_loss),
+            seed_loss_stderr=array(result.seed_loss_stderr),
+            best_seed=array(result.best_seed),
+            history_steps=array(result.history_steps),
+            history_loss=array(result.history_loss),
+            snapshots=None if snaps is None else {k: array(v) for k, v in snaps.items()},
+            device=str(result.info["device"]),
+        )
+
+
+@dataclass(frozen=True)
 class Context:
-    """The run's common options: base seed, device, CPU workers, and progress (None: shown,
-    labelled by figure; False: silent)."""
+    """The run's common options: base seed, device, CPU workers, progress (None: shown,
+    labelled by figure; False: silent), and ``trained``: results already trained (by the job's
+    sweep, keyed ``"<figure>_<key>"``), used instead of training again."""
 
     seed: int = 0
     device: str = "auto"
     workers: int | None = None
     progress: bool | None = None
+    trained: Mapping[str, Trained] = field(default_factory=dict)
 
     def seed_for(self, name: str, stream: int = 0) -> int:
         """The training seed of figure ``name`` (and of its ``stream``-th training run): derived
@@ -48,15 +111,20 @@ class Context:
         return int(state.generate_state(1, np.uint32)[0])
 
 
+def sweep_name(figure: str, key: str) -> str:
+    """The name of a figure's training run in the job's sweep store."""
+    return f"{figure}_{key}"
+
+
 @dataclass(frozen=True)
 class Run:
-    """One training run of a figure: what :func:`fit` trained and what it returned."""
+    """One training run of a figure: what was trained and what it returned."""
 
     label: str
     features: FeatureConfig
     model: ModelConfig
     training: TrainConfig
-    result: TrainResult
+    result: Trained
 
     def configs(self) -> dict[str, Any]:
         return {
@@ -67,29 +135,28 @@ class Run:
         }
 
 
-def fit(
-    ctx: Context,
-    label: str,
-    features: FeatureConfig,
-    model: ModelConfig,
-    training: TrainConfig,
-    runs: list[Run],
-) -> TrainResult:
-    """Train one batch of configurations for a figure: the single place where the paper figures
-    call the trainer. ``label`` names the run in the progress report ("privileged basis:
-    training"); the run is appended to ``runs`` (recorded in config.json)."""
-    result = train(
-        features,
-        model,
-        training,
-        progress=label if ctx.progress is None else False,
-        workers=ctx.workers,
-    )
-    runs.append(Run(label, features, model, training, result))
-    return result
+def fit(ctx: Context, figure: str, plan: list[Training], runs: list[Run]) -> dict[str, Trained]:
+    """Train a figure's runs (``plan``), or take them from ``ctx.trained`` where the job's sweep
+    trained them: the single place where the paper figures call the trainer. Each run is
+    appended to ``runs`` (recorded in config.json); returns the results by key."""
+    out = {}
+    for item in plan:
+        done = ctx.trained.get(sweep_name(figure, item.key))
+        if done is None:
+            result = train(
+                item.features,
+                item.model,
+                item.training,
+                progress=item.label if ctx.progress is None else False,
+                workers=ctx.workers,
+            )
+            done = Trained.from_result(result)
+        runs.append(Run(item.label, item.features, item.model, item.training, done))
+        out[item.key] = done
+    return out
 
 
-def history_arrays(result: TrainResult, prefix: str = "") -> Arrays:
+def history_arrays(result: Trained, prefix: str = "") -> Arrays:
     """The loss history and final losses of a result, for a figure's data file."""
     return {
         f"{prefix}history_steps": np.asarray(result.history_steps),
@@ -117,7 +184,7 @@ class FigureData:
         """The device the models were trained on (``TrainResult.info["device"]``)."""
         if self.device is not None:
             return self.device
-        return str(self.runs[0].result.info["device"]) if self.runs else None
+        return self.runs[0].result.device if self.runs else None
 
 
 @dataclass(frozen=True)
@@ -130,6 +197,7 @@ class FigureSpec:
     section: str
     presets: Mapping[str, Any]
     paper: Mapping[str, Any]
+    trainings: Callable[[Any, Context], list[Training]]
     compute: Callable[[Any, Context], FigureData]
     draw: Callable[[Mapping[str, NDArray[Any]]], dict[str, Figure]]
     memory: Callable[[Any], float]

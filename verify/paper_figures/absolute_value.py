@@ -26,6 +26,7 @@ from verify.paper_figures._common import (
     Context,
     FigureData,
     Run,
+    Training,
     check_settings,
     density_titles,
     fit,
@@ -80,20 +81,29 @@ PAPER = {
 }
 
 
+def trainings(s: Settings, ctx: Context) -> list[Training]:
+    """One configuration per density."""
+    density = np.asarray(s.densities)
+    return [
+        Training(
+            "models", "absolute value: training",
+            FeatureConfig(n_features=s.n, density=density[:, None],
+                          importance=s.importance_decay ** np.arange(s.n), values="signed"),
+            ModelConfig(n_features=s.n, n_hidden=s.m, hidden_activation="relu", tied=False),
+            TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
+                        n_seeds=s.seeds, target="abs", seed=ctx.seed_for(NAME),
+                        device=ctx.device),
+        )
+    ]  # fmt: skip
+
+
 def compute(s: Settings, ctx: Context) -> FigureData:
     density = np.asarray(s.densities)
     runs: list[Run] = []
-    result = fit(
-        ctx,
-        "absolute value: training",
-        FeatureConfig(n_features=s.n, density=density[:, None],
-                      importance=s.importance_decay ** np.arange(s.n), values="signed"),
-        ModelConfig(n_features=s.n, n_hidden=s.m, hidden_activation="relu", tied=False),
-        TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
-                    n_seeds=s.seeds, target="abs", seed=ctx.seed_for(NAME), device=ctx.device),
-        runs,
-    )  # fmt: skip
-    W, W_dec, b = np.asarray(result.W), np.asarray(result.W_dec), np.asarray(result.b)
+    result = fit(ctx, NAME, trainings(s, ctx), runs)["models"]
+    if result.W_dec is None:  # pragma: no cover - the model is untied
+        raise RuntimeError("the absolute-value model is untied but no decoder was returned")
+    W, W_dec, b = result.W, result.W_dec, result.b
     fit_ = abs_fit(W, W_dec, b)
     recovered = abs_recovered(W, W_dec, b)
     arrays = {

@@ -30,6 +30,7 @@ from verify.paper_figures._common import (
     Context,
     FigureData,
     Run,
+    Training,
     check_settings,
     fit,
     history_arrays,
@@ -89,27 +90,37 @@ STRUCTURES = (
 )
 
 
+def trainings(s: Settings, ctx: Context) -> list[Training]:
+    """One configuration per structure (:data:`STRUCTURES`), ``seeds`` seeds each."""
+    plan = []
+    for stream, (key, structure, which) in enumerate(STRUCTURES):
+        n, m, p = (getattr(s, f"{which}_{name}") for name in ("n", "m", "density"))
+        plan.append(Training(
+            key, f"correlated ({key.replace('_', ', ')}): training",
+            FeatureConfig(n_features=n, density=p, importance=1.0, structure=structure,
+                          set_size=_set_size(s, which)),
+            ModelConfig(n_features=n, n_hidden=m),
+            TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
+                        n_seeds=s.seeds, seed=ctx.seed_for(NAME, stream), device=ctx.device),
+        ))  # fmt: skip
+    return plan
+
+
+def _set_size(s: Settings, which: str) -> int:
+    return 2 if which == "pair" else s.set_size
+
+
 def compute(s: Settings, ctx: Context) -> FigureData:
     runs: list[Run] = []
     arrays: dict[str, NDArray[Any]] = {}
     results: dict[str, Any] = {"seeds": s.seeds}
-    for stream, (key, structure, which) in enumerate(STRUCTURES):
-        n, m, p = (getattr(s, f"{which}_{name}") for name in ("n", "m", "density"))
-        size = 2 if which == "pair" else s.set_size
-        result = fit(
-            ctx,
-            f"correlated ({key.replace('_', ', ')}): training",
-            FeatureConfig(n_features=n, density=p, importance=1.0, structure=structure,
-                          set_size=size),
-            ModelConfig(n_features=n, n_hidden=m),
-            TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
-                        n_seeds=s.seeds, seed=ctx.seed_for(NAME, stream), device=ctx.device),
-            runs,
-        )  # fmt: skip
-        seed_W = np.asarray(result.seed_W[0])  # (seeds, m, n)
+    trained = fit(ctx, NAME, trainings(s, ctx), runs)
+    for key, _, which in STRUCTURES:
+        result, size = trained[key], _set_size(s, which)
+        seed_W = result.seed_W[0]  # (seeds, m, n)
         cos = within_set_cosines(seed_W, size)  # (seeds, pairs)
         arrays |= {
-            f"{key}_W": np.asarray(result.W[0]),
+            f"{key}_W": result.W[0],
             f"{key}_seed_W": seed_W,
             f"{key}_cosines": cos,
             f"{key}_set_size": np.array(size),

@@ -24,6 +24,7 @@ from verify.paper_figures._common import (
     Context,
     FigureData,
     Run,
+    Training,
     check_settings,
     fit,
     history_arrays,
@@ -71,19 +72,25 @@ PAPER = {
 }
 
 
+def trainings(s: Settings, ctx: Context) -> list[Training]:
+    """One configuration per density."""
+    density = np.asarray(s.densities)
+    return [
+        Training(
+            "models", "dimensionality: training",
+            FeatureConfig(n_features=s.n, density=density[:, None], importance=1.0),
+            ModelConfig(n_features=s.n, n_hidden=s.m),
+            TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
+                        n_seeds=s.seeds, seed=ctx.seed_for(NAME), device=ctx.device),
+        )
+    ]  # fmt: skip
+
+
 def compute(s: Settings, ctx: Context) -> FigureData:
     density = np.asarray(s.densities)
     runs: list[Run] = []
-    result = fit(
-        ctx,
-        "dimensionality: training",
-        FeatureConfig(n_features=s.n, density=density[:, None], importance=1.0),
-        ModelConfig(n_features=s.n, n_hidden=s.m),
-        TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
-                    n_seeds=s.seeds, seed=ctx.seed_for(NAME), device=ctx.device),
-        runs,
-    )  # fmt: skip
-    W, b = np.asarray(result.W), np.asarray(result.b)
+    result = fit(ctx, NAME, trainings(s, ctx), runs)["models"]
+    W, b = result.W, result.b
     d_star = dimensions_per_feature(W)
     arrays = {
         "density": density,

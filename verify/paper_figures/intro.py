@@ -21,6 +21,8 @@ from verify import plots
 from verify.paper_figures._common import (
     Context,
     FigureData,
+    Run,
+    Training,
     check_settings,
     density_titles,
     fit,
@@ -71,20 +73,27 @@ PAPER = {
 }
 
 
+def trainings(s: Settings, ctx: Context) -> list[Training]:
+    """One configuration per density."""
+    density = np.asarray(s.densities)
+    return [
+        Training(
+            "models", "intro: training",
+            FeatureConfig(n_features=s.n, density=density[:, None],
+                          importance=s.importance_decay ** np.arange(s.n)),
+            ModelConfig(n_features=s.n, n_hidden=s.m),
+            TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
+                        n_seeds=s.seeds, seed=ctx.seed_for(NAME), device=ctx.device),
+        )
+    ]  # fmt: skip
+
+
 def compute(s: Settings, ctx: Context) -> FigureData:
     density = np.asarray(s.densities)
     importance = s.importance_decay ** np.arange(s.n)
-    runs: list[Any] = []
-    result = fit(
-        ctx,
-        "intro: training",
-        FeatureConfig(n_features=s.n, density=density[:, None], importance=importance),
-        ModelConfig(n_features=s.n, n_hidden=s.m),
-        TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
-                    n_seeds=s.seeds, seed=ctx.seed_for(NAME), device=ctx.device),
-        runs,
-    )  # fmt: skip
-    W, b = np.asarray(result.W), np.asarray(result.b)
+    runs: list[Run] = []
+    result = fit(ctx, NAME, trainings(s, ctx), runs)["models"]
+    W, b = result.W, result.b
     arrays = {"density": density, "importance": importance, "W": W, "b": b,
               **history_arrays(result)}  # fmt: skip
     results = {

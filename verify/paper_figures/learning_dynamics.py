@@ -22,7 +22,14 @@ from numpy.typing import NDArray
 from toysup import FeatureConfig, ModelConfig, TrainConfig
 from toysup.metrics import REPRESENTED_THRESHOLD, dimensionality, feature_norms
 from verify import plots
-from verify.paper_figures._common import Context, FigureData, Run, check_settings, fit
+from verify.paper_figures._common import (
+    Context,
+    FigureData,
+    Run,
+    Training,
+    check_settings,
+    fit,
+)
 from verify.paper_figures._common import training_memory as _training_memory
 
 NAME = "learning_dynamics"
@@ -92,19 +99,24 @@ def plateaus(D: Any, norms: Any) -> list[list[float]]:
     return out
 
 
+def trainings(s: Settings, ctx: Context) -> list[Training]:
+    """``runs`` identical configurations (each initialised and trained with its own stream)."""
+    snapshot_steps = tuple(range(0, s.steps + 1, s.snapshot_every))
+    return [
+        Training(
+            "runs", "learning dynamics: training",
+            FeatureConfig(n_features=s.n, n_instances=s.runs, density=s.density, importance=1.0),
+            ModelConfig(n_features=s.n, n_hidden=s.m, init_scale=s.init_scale),
+            TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, snapshot_steps=snapshot_steps,
+                        log_every=max(1, s.snapshot_every // 2), seed=ctx.seed_for(NAME),
+                        device=ctx.device),
+        )
+    ]  # fmt: skip
+
+
 def compute(s: Settings, ctx: Context) -> FigureData:
     runs: list[Run] = []
-    snapshot_steps = tuple(range(0, s.steps + 1, s.snapshot_every))
-    result = fit(
-        ctx,
-        "learning dynamics: training",
-        FeatureConfig(n_features=s.n, n_instances=s.runs, density=s.density, importance=1.0),
-        ModelConfig(n_features=s.n, n_hidden=s.m, init_scale=s.init_scale),
-        TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, snapshot_steps=snapshot_steps,
-                    log_every=max(1, s.snapshot_every // 2), seed=ctx.seed_for(NAME),
-                    device=ctx.device),
-        runs,
-    )  # fmt: skip
+    result = fit(ctx, NAME, trainings(s, ctx), runs)["runs"]
     snaps = result.snapshots
     if snaps is None:  # pragma: no cover - snapshot_steps were given
         raise RuntimeError("the trainer returned no snapshots although snapshot_steps were given")

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from theory import n2m1, n3m2
 from verify import plots
 from verify.diagram import DiagramSettings, run_diagram
-from verify.paper_figures._common import Context, FigureData
+from verify.paper_figures._common import Context, FigureData, Training
 from verify.phase_boundary import memory_estimate
 
 SECTION = "Superposition as a Phase Change"
@@ -42,6 +42,11 @@ def presets(n: int, m: int) -> dict[str, DiagramSettings]:
         size: replace(s, n_features=n, n_hidden=m)
         for size, s in (("quick", QUICK), ("default", DEFAULT))
     }
+
+
+def trainings(settings: DiagramSettings, ctx: Context) -> list[Training]:
+    """None of the job's own: the grid is trained by :func:`verify.diagram.run_diagram`."""
+    return []
 
 
 def compute(settings: DiagramSettings, ctx: Context) -> FigureData:

@@ -31,6 +31,7 @@ from verify.paper_figures._common import (
     Context,
     FigureData,
     Run,
+    Training,
     check_settings,
     density_titles,
     fit,
@@ -78,20 +79,26 @@ PAPER = {
 }
 
 
+def trainings(s: Settings, ctx: Context) -> list[Training]:
+    """One configuration per density."""
+    density = np.asarray(s.densities)
+    return [
+        Training(
+            "models", "privileged basis: training",
+            FeatureConfig(n_features=s.n, density=density[:, None],
+                          importance=s.importance_decay ** np.arange(s.n)),
+            ModelConfig(n_features=s.n, n_hidden=s.m, hidden_activation="relu"),
+            TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
+                        n_seeds=s.seeds, seed=ctx.seed_for(NAME), device=ctx.device),
+        )
+    ]  # fmt: skip
+
+
 def compute(s: Settings, ctx: Context) -> FigureData:
     density = np.asarray(s.densities)
     runs: list[Run] = []
-    result = fit(
-        ctx,
-        "privileged basis: training",
-        FeatureConfig(n_features=s.n, density=density[:, None],
-                      importance=s.importance_decay ** np.arange(s.n)),
-        ModelConfig(n_features=s.n, n_hidden=s.m, hidden_activation="relu"),
-        TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
-                    n_seeds=s.seeds, seed=ctx.seed_for(NAME), device=ctx.device),
-        runs,
-    )  # fmt: skip
-    W, b = np.asarray(result.W), np.asarray(result.b)
+    result = fit(ctx, NAME, trainings(s, ctx), runs)["models"]
+    W, b = result.W, result.b
     mono = neuron_monosemanticity(W, positive=True)
     arrays = {
         "density": density,

@@ -23,6 +23,7 @@ from verify.paper_figures._common import (
     Context,
     FigureData,
     Run,
+    Training,
     check_settings,
     fit,
     history_arrays,
@@ -78,25 +79,28 @@ def linear_optimum_loss(importance: Any, m: int, density: float = 1.0) -> float:
     return float(imp[m:].sum() * (density / 3 - density**2 / 4))
 
 
-def compute(s: Settings, ctx: Context) -> FigureData:
-    density = np.asarray(s.densities)
+def trainings(s: Settings, ctx: Context) -> list[Training]:
+    """The linear model at density 1 (key ``linear``), the ReLU-output model at every density
+    (key ``relu``)."""
     importance = s.importance_decay ** np.arange(s.n)
-    runs: list[Run] = []
-    jobs = [  # (label, activation, densities)
-        ("linear", "linear", np.ones(1)),
-        ("relu", "relu", density),
-    ]
-    results = {}
-    for stream, (label, activation, p) in enumerate(jobs):
-        results[label] = fit(
-            ctx,
-            f"sparsity sweep ({label}): training",
+    jobs = [("linear", np.ones(1)), ("relu", np.asarray(s.densities))]  # (activation, densities)
+    return [
+        Training(
+            activation, f"sparsity sweep ({activation}): training",
             FeatureConfig(n_features=s.n, density=p[:, None], importance=importance),
             ModelConfig(n_features=s.n, n_hidden=s.m, activation=activation),
             TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
                         n_seeds=s.seeds, seed=ctx.seed_for(NAME, stream), device=ctx.device),
-            runs,
-        )  # fmt: skip
+        )
+        for stream, (activation, p) in enumerate(jobs)
+    ]  # fmt: skip
+
+
+def compute(s: Settings, ctx: Context) -> FigureData:
+    density = np.asarray(s.densities)
+    importance = s.importance_decay ** np.arange(s.n)
+    runs: list[Run] = []
+    results = fit(ctx, NAME, trainings(s, ctx), runs)
     linear, relu = results["linear"], results["relu"]
     W = np.concatenate([linear.W, relu.W])
     b = np.concatenate([linear.b, relu.b])
