@@ -147,14 +147,16 @@ def test_every_figure_at_quick_size(tmp_path):
 @pytest.mark.slow
 def test_privileged_basis_figure_numbers():
     """§"Superposition in a Privileged Basis" at the figure's default training (n = 10, m = 5,
-    importance 0.75^i, 3,000 steps, lr 0.03 cosine), 12 models at density 1 and 12 at 0.01,
-    one seed each. Dense: the top five features, one per neuron, each neuron monosemantic (positive-
-    part fraction > 0.9) in most models; sparse: more than m features represented and a
-    polysemantic neuron in most models (binomial, α = 0.01: at least 11 of 12)."""
+    importance 0.75^i, 3,000 steps, lr 0.03 cosine), 12 replicate configurations at density 1
+    and 12 at 0.01, each keeping the best of 3 seeds (the figure keeps the best of 6; single runs
+    reach the dense optimum in about 12–15 of 16, tests/toysup/test_paper_results.py). Dense: the
+    top five features, one per neuron, each neuron monosemantic (positive-part fraction > 0.9);
+    sparse: more than m features represented and a polysemantic neuron; each in most replicates
+    (binomial, α = 0.01: at least 11 of 12)."""
     models = 12
     default = FIGURES["privileged_basis"].settings("default")
     s = privileged_basis.Settings(
-        densities=(1.0,) * models + (0.01,) * models, steps=default.steps, lr=default.lr, seeds=1
+        densities=(1.0,) * models + (0.01,) * models, steps=default.steps, lr=default.lr, seeds=3
     )
     r = privileged_basis.compute(s, _quiet(2)).results
     top = np.asarray(r["top_m_one_per_neuron"])
