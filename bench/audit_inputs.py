@@ -29,8 +29,8 @@ Outcomes (docs/robustness.md):
   that fails the case's check (NaN where a number is due, an inconsistent loaded result);
 - **correct result**: a valid edge input gave a result that passes the check.
 
-CLI cases (unwritable ``--out``, huge options, diverging runs, Ctrl-C, kill -9, concurrent runs)
-plug into :func:`cli_cases` below.
+CLI cases (bench/audit_cli.py: unwritable ``--out``, huge options, diverging runs, Ctrl-C,
+SIGTERM, kill -9, concurrent runs) run each job in a subprocess.
 """
 
 from __future__ import annotations
@@ -178,13 +178,13 @@ def run_cases(
 
 
 def cli_cases() -> list[Case]:
-    """Cases for the job CLIs: unwritable ``--out`` (``/proc/x``, ``<file>/sub``, ``''``), huge
-    ``--steps``/``--batch``/``--bootstrap``/``--resolution``, a diverging run (``--lr 1e6``),
-    float32 underflow (``--density-range 1e-300 1``), Ctrl-C, ``kill -9`` while writing, two runs
-    into one ``--out``. Each is a :class:`Case` whose ``call`` runs the CLI (``main(argv)`` or a
-    subprocess) and whose ``Expect`` says what a clear ending is (exit status, one line naming
-    the option). None are catalogued here yet: the job scaffold that handles them owns them."""
-    return []
+    """Cases for the job CLIs (bench/audit_cli.py): unwritable ``--out`` (``/proc/x``,
+    ``<file>/sub``, ``''``, a foreign directory), huge sizes, bad values, a diverging run
+    (``--lr 1e6``), float32 underflow (``--density-range 1e-300 1``), Ctrl-C, SIGTERM,
+    ``kill -9`` then a rerun, and a second run into one ``--out``."""
+    import audit_cli
+
+    return audit_cli.cases()
 
 
 #: Imported once before the cases fork, so that no case pays for importing them (the audit's own

@@ -2,6 +2,7 @@
 
     python docs/generate_numbers.py            # both jobs, their default settings
     python docs/generate_numbers.py --only phase_boundary
+    python docs/generate_numbers.py --only phase_boundary_n3m2     # --n 3 --m 2
 
 Writes, in ``docs/generated/`` (included into the documentation pages by the snippets
 extension, so no page carries a number by hand):
@@ -9,6 +10,7 @@ extension, so no page carries a number by hand):
 - ``numbers.json``: where and when it ran (commit, machine, load), each job's wall-clock time,
   peak memory, its own timings and the headline results;
 - ``phase_boundary.md``: the main job's default run (docs/phase_boundary.md, docs/performance.md);
+- ``phase_boundary_n3m2.md``: the main job's ``--n 3 --m 2`` run (docs/phase_boundary.md);
 - ``compressed_sensing.md``: the compressed-sensing job's default run (docs/compressed_sensing.md);
 - ``sae_recovery.md``: the SAE recovery job's default run (docs/sae.md);
 - ``paper_figures.md``: the paper-figures job's default run (docs/paper_figures.md);
@@ -16,7 +18,8 @@ extension, so no page carries a number by hand):
 and updates the values between ``<!-- numbers:KEY -->`` and ``<!-- /numbers -->`` in README.md.
 Each job runs in a fresh process (``python -m verify.<job> --quiet --out <temporary dir>``);
 its peak memory is that process's maximum resident set size. Timings depend on the machine and
-on what else runs on it: the load average when the run started is recorded beside them.
+on what else runs on it: the load average when the run started, and the highest seen while it
+ran (sampled every 5 s), are recorded beside them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,7 +45,17 @@ from scipy.special import comb
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "docs" / "generated"
 README = ROOT / "README.md"
-JOBS = ("phase_boundary", "compressed_sensing", "sae_recovery", "paper_figures")
+JOBS = (
+    "phase_boundary",
+    "phase_boundary_n3m2",
+    "compressed_sensing",
+    "sae_recovery",
+    "paper_figures",
+)
+#: Runs of a job with options: name -> (the job's module under verify, its extra arguments).
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "phase_boundary_n3m2": ("phase_boundary", ("--n", "3", "--m", "2")),
+}
 
 
 # ----------------------------------------------------------------------------- running
@@ -84,17 +98,25 @@ def machine() -> dict[str, Any]:
 
 
 def run_job(job: str, out: Path) -> dict[str, Any]:
-    """Run ``python -m verify.<job> --quiet --out out``; wall time, peak memory, its summary."""
-    cmd = [sys.executable, "-m", f"verify.{job}", "--quiet", "--out", str(out)]
+    """Run ``python -m verify.<job> [options] --quiet --out out`` (options: ``VARIANTS``); wall
+    time, peak memory, its summary."""
+    module, extra = VARIANTS.get(job, (job, ()))
+    cmd = [sys.executable, "-m", f"verify.{module}", *extra, "--quiet", "--out", str(out)]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    load = _load_average()
+    loads: list[float] = []
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    done = threading.Event()
+    sampler = threading.Thread(target=_sample_load, args=(done, loads), daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with exit code {proc.returncode}")
@@ -102,10 +124,11 @@ def run_job(job: str, out: Path) -> dict[str, Any]:
     peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     summary = json.loads((out / "summary.json").read_text())
     return {
-        "command": f"python -m verify.{job}",
+        "command": " ".join(["python", "-m", f"verify.{module}", *extra]),
         "wall_s": wall,
         "peak_memory_mb": peak / 1e6,
         "load_average_at_start": load,
+        "load_average_max": max(loads, default=load),
         "summary": summary,
     }
 
@@ -128,9 +151,28 @@ def _seconds(x: float) -> str:
     return f"{x:.0f} s" if x >= 10 else f"{x:.1f} s"
 
 
+def _load_average() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def _sample_load(done: threading.Event, loads: list[float]) -> None:
+    """Append the 1-minute load average every 5 s until ``done`` is set."""
+    while not done.wait(5.0):
+        load = _load_average()
+        if load is not None:
+            loads.append(load)
+
+
+def _busiest_load(run: dict[str, Any]) -> float | None:
+    """The highest load average seen while the job ran (older records: the one at its start)."""
+    return run.get("load_average_max", run["load_average_at_start"])
+
+
 def _provenance(run: dict[str, Any], env: dict[str, Any]) -> str:
-    load = run["load_average_at_start"]
-    loaded = "" if load is None else f", load average {load:.1f} when it started"
+    start, busiest = run["load_average_at_start"], _busiest_load(run)
+    loaded = ""
+    if start is not None and busiest is not None:
+        loaded = f", load average {start:.1f} when it started and up to {busiest:.1f} while it ran"
     return (
         f"Generated by `python docs/generate_numbers.py` ({env['date']}, toysup {env['commit']}, "
         f"{env['cores']} cores of {env['cpu']}{loaded}; torch {env['torch']})."
@@ -164,7 +206,38 @@ def phase_boundary_markdown(run: dict[str, Any], env: dict[str, Any]) -> str:
         f"{_f(b['mean_abs_error_decades']['candidate'], 3)} decades "
         f"(grid half-cell {_f(b['grid_half_cell_decades'], 3)}) |",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _diagnostic_rows(s.get("diagnostics"))) + "\n"
+
+
+def _diagnostic_rows(d: dict[str, Any] | None) -> list[str]:
+    """Table rows from summary.json's ``diagnostics`` (docs/phase_boundary.md), where present."""
+    if not d:
+        return []
+    rows = []
+    differ = d.get("candidates_differ")
+    if differ and differ["cells"]:
+        k = differ["cells"]
+        rows.append(
+            f"| cells where the candidates differ from the exact optimum: trained agrees with "
+            f"exact / candidates | {round(differ['exact'] * k)} / {round(differ['candidate'] * k)} "
+            f"of {k} |"
+        )
+    excess = d.get("excess_loss")
+    if excess:
+        rows.append(
+            f"| best seed's exact loss above the exact optimum: median; cells above "
+            f"{excess['tolerance']:.0%}; cells below | {excess['median']:.1e}; "
+            f"{excess['cells_above']}; {excess['cells_below']} |"
+        )
+    sens = d.get("threshold_sensitivity")
+    if sens and sens.get("agreement_exact_robust") is not None:
+        low, high = sens["fragile_range"]
+        rows.append(
+            f"| agreement on the cells whose exact label holds for every threshold in "
+            f"[{low:g}, {high:g}] ({sens['fragile_cells']} others) | "
+            f"{100 * sens['agreement_exact_robust']:.1f}% |"
+        )
+    return rows
 
 
 def _transition(tr: dict[str, Any], first_rho: float) -> str:
@@ -426,7 +499,7 @@ def readme_values(numbers: dict[str, Any]) -> dict[str, str]:
         run = numbers["jobs"]["phase_boundary"]
         cores = run["machine"]["cores"]
         text = f"{_seconds(run['wall_s'])} on {cores} CPU cores"
-        load = run["load_average_at_start"]
+        load = _busiest_load(run)
         if load is not None and load > cores / 2:
             text += f" shared with other work (load average {load:.1f})"
         values["phase_boundary_time"] = text
@@ -463,9 +536,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for job in jobs:
             out = Path(tmp) / job
-            print(f"running python -m verify.{job} ...", file=sys.stderr)
+            module, extra = VARIANTS.get(job, (job, ()))
+            print(f"running python -m verify.{module} {' '.join(extra)} ...", file=sys.stderr)
             run = run_job(job, out)
-            if job == "phase_boundary":
+            if job in ("phase_boundary", "phase_boundary_n3m2"):
                 text = phase_boundary_markdown(run, env)
             elif job == "sae_recovery":
                 text = sae_recovery_markdown(run, env)

@@ -108,7 +108,7 @@ def test_every_result_prints_a_short_summary(trained):
 def test_verdicts_show_the_fields_numbers(trained):
     """The one-line verdicts are made of the result's own numbers, formatted."""
     W, b = np.array([[1.0, -1.0]]), np.zeros(2)
-    r = stats.superposition_test(W, b, 0.05, np.ones(2), n_samples=2000)
+    r = stats.superposition_test(W, b, 0.05, np.ones(2), n_samples=2000, loss="monte_carlo")
     assert r.reject
     assert r.verdict == (
         f"superposition: yes (loss {fmt(r.loss)} < bound {fmt(r.bound)}, p {fmt_p(r.p_value)})"
@@ -116,6 +116,11 @@ def test_verdicts_show_the_fields_numbers(trained):
     assert re.fullmatch(
         r"superposition: yes \(loss [0-9.e-]+ < bound [0-9.e-]+, p [=<] \S+\)", r.verdict
     )
+    exact = stats.superposition_test(W, b, 0.05, np.ones(2))  # exact loss: no p-value shown
+    assert exact.verdict == (
+        f"superposition: yes (exact loss {fmt(exact.loss)} < bound {fmt(exact.bound)})"
+    )
+    assert fmt(exact.loss) in str(exact) and "no sampling error" in str(exact)
     dense = stats.superposition_test(np.array([[1.0, 0.0]]), b, 0.5, np.ones(2), n_samples=2000)
     assert not dense.reject and dense.verdict.startswith("superposition: not shown")
     text = repr(trained)

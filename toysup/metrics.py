@@ -40,6 +40,7 @@ N3M2_LABELS = (
     "dedicated",
     "superposition_extra",
     "superposition_pair",
+    "superposition_other",
     "other",
 )
 
@@ -146,7 +147,10 @@ def phase_label_n3m2(
     ``"dedicated"`` (W ⊥ [1,0,0]): the extra and one unit feature represented;
     ``"superposition_extra"`` (W ⊥ [0,1,1]): all three, the extra antipodal to a unit feature;
     ``"superposition_pair"`` (W ⊥ [1,1,0]): all three, the two unit features antipodal;
-    ``"other"``: anything else (e.g. a triangle, or fewer than two features represented).
+    ``"superposition_other"``: all three in another arrangement (a triangle, a fan, or both kinds
+    of pair) — still three features in two dimensions; ``"other"``: at most one feature
+    represented. The labels partition W by the number of represented features (3, 2, <= 1);
+    ``theory.n3m2.phase_label`` is the same rule (docs/phase_boundary.md, "Labels").
     """
     arr = _as_numpy(W)
     threshold = _threshold("threshold", threshold)
@@ -167,8 +171,15 @@ def phase_label_n3m2(
             (count == 2) & rep[..., 2],
             (count == 3) & pair_01 & ~pair_extra,
             (count == 3) & pair_extra & ~pair_01,
+            count == 3,
         ],
-        ["not_represented", "dedicated", "superposition_pair", "superposition_extra"],
+        [
+            "not_represented",
+            "dedicated",
+            "superposition_pair",
+            "superposition_extra",
+            "superposition_other",
+        ],
         default="other",
     )
 

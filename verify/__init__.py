@@ -7,7 +7,9 @@
 - ``python -m verify.sae_recovery``: sparse autoencoders on toy-model activations scored against
   the true features, beside the decodability test and a no-superposition control
   (:mod:`verify.sae_recovery`, :func:`verify.sae.recovery`, docs/sae.md).
-- :mod:`verify.compare`: agreement and Cohen's κ between phase maps, boundary extraction.
+- :mod:`verify.compare`: agreement and Cohen's κ between phase maps, boundary extraction, seeds
+  ranked by their exact loss.
+- :mod:`verify.kgon`: trained n = k, m = 2 models against the regular k-gons (docs/kgon.md §4).
 - :mod:`verify.stats`: statistical tests for superposition.
 - :mod:`verify.plots`: figures (matplotlib Figures).
 - :mod:`verify.strategies`: hypothesis strategies for property tests (needs ``hypothesis``).
@@ -39,6 +41,9 @@ _LAZY = {
     "agreement": "verify.compare",
     "cohen_kappa": "verify.compare",
     "boundary_from_labels": "verify.compare",
+    "exact_seed_loss": "verify.compare",
+    "KGonSettings": "verify.kgon",
+    "run_kgon": "verify.kgon",
     "recovery": "verify.sae",
 }
 

@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any
 
-_state = {"installed": False}
+_state = {"installed": False, "job_process": False}
 
 
 def install_if_job_process(package: str = "verify") -> None:
@@ -23,6 +23,7 @@ def install_if_job_process(package: str = "verify") -> None:
         return
     if threading.current_thread() is not threading.main_thread():
         return
+    _state["job_process"] = True
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return  # SIGINT ignored (a background job) or handled by someone else
     module = argv[argv.index("-m") + 1]
@@ -41,3 +42,14 @@ def resume() -> None:
     if _state["installed"]:
         _state["installed"] = False
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def exit_if_job_process(code: int) -> None:
+    """In a ``python -m verify.<job>`` process stopped by Ctrl-C or SIGTERM, once its one line
+    is printed and its temporaries removed: exit with ``code`` at once, without waiting for
+    worker threads to finish their step or for the interpreter's teardown (seconds on a busy
+    machine). Elsewhere (``main(argv)`` in a library user's process) a no-op."""
+    if _state["job_process"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -1,8 +1,9 @@
-"""Agreement between phase maps, and boundary extraction.
+"""Agreement between phase maps, boundary extraction, and best-of-k selection of seeds.
 
 Maps are label arrays of shape ``(P, R)``: one row per density, one column per importance (the
 main job's output contract). Boundaries are densities p*(r) below which a phase (by default
-``"superposition"``) holds.
+``"superposition"``) holds. Seeds are ranked by :func:`exact_seed_loss` (the exact expected loss
+of :mod:`theory.landscape`, no sampling noise) wherever the model is small enough.
 """
 
 from __future__ import annotations
@@ -81,6 +82,27 @@ def _pair(a: Any, b: Any) -> tuple[NDArray[np.str_], NDArray[np.str_]]:
             f"first map and second map must have the same shape, got {x.shape} and {y.shape}"
         )
     return x, y
+
+
+def exact_seed_loss(W: Any, b: Any, density: Any, importance: Any) -> NDArray[np.float64]:
+    """Exact expected loss L = E[Σ_i I_i (x_i − ReLU(WᵀWx + b)_i)²] of trained tied ReLU models,
+    for ranking seeds (best-of-k) without Monte Carlo noise.
+
+    ``W`` (..., m, n), ``b`` (..., n), ``density``/``importance`` scalars or (..., n), leading
+    axes broadcasting (e.g. W (P, R, K, m, n) with density (P, 1, 1, 1)); returns (...,).
+    :func:`theory.landscape.expected_loss`, exact for n <= 12 (``ValueError`` naming n beyond).
+    """
+    from theory.landscape import MAX_EXACT_FEATURES, expected_loss
+
+    w = np.asarray(W, dtype=np.float64)
+    n = w.shape[-1] if w.ndim >= 2 else 0
+    if n > MAX_EXACT_FEATURES:
+        raise ValueError(
+            f"exact_seed_loss evaluates all 2^n activity patterns: n must be <= "
+            f"{MAX_EXACT_FEATURES}, got n = {n} (W of shape {w.shape}); rank such seeds by a "
+            "Monte Carlo loss (toysup's seed_loss) instead"
+        )
+    return np.asarray(expected_loss(w, b, density, importance), dtype=np.float64)
 
 
 def agreement(a: Any, b: Any) -> float:

@@ -6,7 +6,9 @@ line, files and table), so tests and notebooks can call it directly.
 Grid: the extra feature's importance r (columns) and the density p of all features (rows), both
 log-spaced. n=2, m=1: importances (1, r); theory = the paper's candidate map and the exact
 landscape's optimum (:mod:`theory.n2m1`). n=3, m=2: importances (1, 1, r); theory = the paper's
-four candidates (:mod:`theory.n3m2`); there is no exact landscape, so ``exact`` is ``None``.
+four candidates and the exact optimum (:mod:`theory.n3m2`, through :mod:`theory.landscape`).
+Seeds are ranked by their exact expected loss in both cases. The theory side lives in
+:mod:`verify.diagram_theory`.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from numpy.typing import NDArray
 from theory import n2m1, n3m2
 from theory._summary import Summarized, Summary
 from toysup import FeatureConfig, ModelConfig, TrainConfig, train
-from toysup.metrics import phase_label_n2m1, phase_label_n3m2
 from verify import compare
+from verify import diagram_theory as dt
+from verify.diagram_theory import SUPERPOSITION
 from verify.summaries import diagram_summary
 
 SUPPORTED = ((2, 1), (3, 2))
-SUPERPOSITION = {(2, 1): ("superposition",), (3, 2): ("superposition_extra", "superposition_pair")}
 SELECTIONS = ("best", "drop_worst")
 #: The lowest density a diagram may reach: below it no feature is ever active in any feasible
 #: run (1e-12 × 10⁶ steps × batch 1024 ≈ 1e-3 active entries), and log-spaced cell edges stop
@@ -116,7 +118,11 @@ class Diagram(Summarized):
     ``b`` (P, R, K, n) are every trained model. ``boundary`` holds per-importance arrays:
     ``empirical`` p* read off the empirical map, ``exact``/``candidate`` theory's p*,
     ``error_exact``/``error_candidate`` (decades), ``spread`` (bootstrap SD over seeds, decades),
-    ``censored``. ``exact`` and everything ``*_exact`` is None for n=3, m=2.
+    ``censored``. ``exact_W`` (P, R, m, n), ``exact_b`` (P, R, n), ``exact_loss`` (P, R): the
+    exact optimum per cell. ``diagnostics``: ``excess_loss`` (the best seed above the optimum,
+    :func:`verify.diagram_theory.excess_loss`), ``candidates_differ`` (agreement where the
+    theories disagree), ``threshold_sensitivity`` (agreement under other representation
+    thresholds).
     """
 
     settings: DiagramSettings
@@ -136,12 +142,16 @@ class Diagram(Summarized):
     boundary: dict[str, Any]
     train_info: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    exact_W: NDArray[np.float64] | None = None
+    exact_b: NDArray[np.float64] | None = None
+    exact_loss: NDArray[np.float64] | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def labels(self) -> tuple[str, ...]:
         if (self.settings.n_features, self.settings.n_hidden) == (2, 1):
             return tuple(n2m1.PHASES)
-        return (*n3m2.LABELS, "other")
+        return tuple(n3m2.PHASES)
 
     def _summary(self) -> Summary:
         return diagram_summary(self)
@@ -178,34 +188,20 @@ def run_diagram(
 
     W = result.seed_W.reshape(P, R, K, m, n)
     b = result.seed_b.reshape(P, R, K, n)
-    if (n, m) == (2, 1):
-        seed_labels = phase_label_n2m1(W)
-        # Select seeds by the exact expected loss (theory.n2m1), free of Monte Carlo noise.
-        selection_loss = n2m1.expected_loss(
-            W[..., 0, :], b, p[:, None, None, None], features.importance_array.reshape(P, R, 1, n)
-        )
-        loss_kind = "exact expected loss (theory.n2m1)"
-        exact_map = n2m1.exact_phase_map(r, p, seed=settings.seed)
-        exact: NDArray[np.str_] | None = np.asarray(exact_map.labels).astype(str)
-        candidate = np.asarray(n2m1.candidate_phase_map(r, p)).astype(str)
-        boundary_exact = np.asarray(n2m1.exact_boundary(r, seed=settings.seed), dtype=float)
-        boundary_candidate = np.asarray(n2m1.candidate_boundary(r), dtype=float)
-    else:
-        seed_labels = phase_label_n3m2(W)
-        selection_loss = result.seed_loss.reshape(P, R, K)
-        loss_kind = (
-            f"Monte Carlo loss on {settings.eval_samples} fresh examples, stratified over "
-            "activity patterns (toysup.evaluate)"
-        )
-        exact, boundary_exact = None, None
-        candidate = np.asarray(n3m2.candidate_phase_map(r, p)).astype(str)
-        boundary_candidate = np.asarray(n3m2.phase_boundary_density(r), dtype=float)
+    shape = (n, m)
+    seed_labels = dt.label_models(W, shape)
+    # Rank seeds by their exact expected loss, free of Monte Carlo noise.
+    selection_loss = dt.seed_losses(W, b, p, features.importance_array.reshape(P, R, n))
+    loss_kind = dt.LOSS_KIND[shape]
+    theory = dt.theory_maps(shape, r, p, seed=settings.seed)
+    exact, candidate = theory.exact, theory.candidate
+    boundary_exact, boundary_candidate = theory.boundary_exact, theory.boundary_candidate
     empirical, vote_share = compare.select_labels(
         seed_labels, selection_loss, select=settings.selection
     )
     theory_done = time.perf_counter()
 
-    phase = SUPERPOSITION[(n, m)]
+    phase = SUPERPOSITION[shape]
     emp_boundary = compare.boundary_from_labels(empirical, p, phase=phase)
     rng = np.random.default_rng([settings.seed, 17])
     spread = None  # no bootstrap (bootstrap=0 or 1): no uncertainty to report
@@ -226,19 +222,24 @@ def run_diagram(
         "candidate": boundary_candidate,
         "error_candidate": compare.decades(emp_boundary.density, boundary_candidate),
         "exact": boundary_exact,
-        "error_exact": None
-        if boundary_exact is None
-        else compare.decades(emp_boundary.density, boundary_exact),
+        "error_exact": _decades(emp_boundary.density, boundary_exact),
         "spread": spread,
         "grid_half_cell": float(np.log10(p[1] / p[0]) / 2),
     }
-    agree = {
+    agree: dict[str, float | None] = {
         "candidate": compare.agreement(empirical, candidate),
-        "exact": None if exact is None else compare.agreement(empirical, exact),
+        "exact": compare.agreement(empirical, exact),
     }
-    kappa = {
+    kappa: dict[str, float | None] = {
         "candidate": compare.cohen_kappa(empirical, candidate),
-        "exact": None if exact is None else compare.cohen_kappa(empirical, exact),
+        "exact": compare.cohen_kappa(empirical, exact),
+    }
+    diagnostics = {
+        "excess_loss": dt.excess_loss(np.min(selection_loss, axis=-1), theory.exact_loss),
+        "candidates_differ": dt.where_candidates_differ(empirical, candidate, exact),
+        "threshold_sensitivity": dt.threshold_sensitivity(
+            W, selection_loss, empirical, theory, shape, select=settings.selection
+        ),
     }
     done = time.perf_counter()
     return Diagram(
@@ -258,6 +259,10 @@ def run_diagram(
         kappa=kappa,
         boundary=boundary,
         train_info=result.info,
+        exact_W=theory.exact_W,
+        exact_b=theory.exact_b,
+        exact_loss=theory.exact_loss,
+        diagnostics=diagnostics,
         timings={
             "train_s": trained - started,
             "theory_s": theory_done - trained,
@@ -265,3 +270,11 @@ def run_diagram(
             "total_s": done - started,
         },
     )
+
+
+def _decades(estimate: NDArray[np.float64], reference: NDArray[np.float64]) -> NDArray[np.float64]:
+    """log10(estimate / reference); NaN where theory's boundary is undefined (NaN)."""
+    out = np.full(np.shape(reference), np.nan)
+    ok = np.isfinite(reference)
+    out[ok] = compare.decades(np.asarray(estimate)[ok], np.asarray(reference)[ok])
+    return out

@@ -2,10 +2,11 @@
 trained models.
 
 Trains several seeds per cell of a (importance × density) grid with toysup, keeps the best seed of
-each cell by loss, labels its phase, builds the theory maps (the paper's candidates, and for
-n=2, m=1 the optimum of the exact loss landscape), compares them (agreement, Cohen's κ, boundary
-location per importance with a bootstrap uncertainty over seeds) and writes summary.json,
-config.json, the maps (NPZ and CSV) and a figure (PNG, PDF, SVG) into ``--out``.
+each cell by its exact expected loss, labels its phase, builds the theory maps (the paper's
+candidates and the optimum of the exact loss landscape), compares them (agreement, Cohen's κ,
+boundary location per importance with a bootstrap uncertainty over seeds, the best seed's excess
+loss over the exact optimum, sensitivity to the representation threshold) and writes
+summary.json, config.json, the maps (NPZ and CSV) and a figure (PNG, PDF, SVG) into ``--out``.
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ def write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
         exact=diagram.exact,
         candidate=diagram.candidate,
         candidate_curve=_candidate_curve(diagram),
+        exact_curve=_exact_curve(diagram),
         labels=diagram.labels,
         title=_title(diagram),
         footer=_footer(diagram),
@@ -199,6 +201,13 @@ def _candidate_curve(diagram: Diagram) -> tuple[np.ndarray, np.ndarray]:
     return r, np.asarray(n3m2.phase_boundary_density(r), dtype=float)
 
 
+def _exact_curve(diagram: Diagram) -> tuple[np.ndarray, np.ndarray] | None:
+    """The exact boundary at the grid's importances (where defined), for the figure."""
+    p_star = np.asarray(diagram.boundary["exact"], dtype=float)
+    ok = np.isfinite(p_star)
+    return (diagram.importance[ok], p_star[ok]) if ok.sum() >= 2 else None
+
+
 def _title(diagram: Diagram) -> str:
     s = diagram.settings
     dims = "dimension" if s.n_hidden == 1 else "dimensions"
@@ -229,17 +238,31 @@ def _save_maps(diagram: Diagram, tmp: Path) -> None:
         "W": diagram.W,
         "b": diagram.b,
     }
-    if diagram.exact is not None:
-        arrays["exact"] = diagram.exact
+    excess = diagram.diagnostics.get("excess_loss", {}).get("relative")
+    optional = {
+        "exact": diagram.exact,
+        "exact_loss": diagram.exact_loss,
+        "exact_W": diagram.exact_W,
+        "exact_b": diagram.exact_b,
+        "excess_loss": excess,
+    }
+    arrays.update({k: v for k, v in optional.items() if v is not None})
     np.savez_compressed(tmp / "maps.npz", **arrays)
     with (tmp / "maps.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["density", "importance", "empirical", "candidate", "exact", "vote_share"])
+        writer.writerow(
+            ["density", "importance", "empirical", "candidate", "exact", "vote_share",
+             "best_loss", "exact_loss"]
+        )  # fmt: skip
+        best = diagram.selection_loss.min(axis=-1)
         for i, p in enumerate(diagram.density):
             for j, r in enumerate(diagram.importance):
                 exact = "" if diagram.exact is None else diagram.exact[i, j]
+                optimum = "" if diagram.exact_loss is None else f"{diagram.exact_loss[i, j]:.10g}"
                 row = [f"{p:.6g}", f"{r:.6g}", diagram.empirical[i, j], diagram.candidate[i, j]]
-                writer.writerow([*row, exact, f"{diagram.vote_share[i, j]:.3f}"])
+                writer.writerow(
+                    [*row, exact, f"{diagram.vote_share[i, j]:.3f}", f"{best[i, j]:.10g}", optimum]
+                )
 
 
 def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
@@ -249,7 +272,10 @@ def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
     inside = bd["censored"] == ""
 
     def mean_abs(err: Any) -> float | None:
-        return None if err is None or not inside.any() else float(np.mean(np.abs(err[inside])))
+        if err is None:
+            return None
+        ok = inside & np.isfinite(err)
+        return float(np.mean(np.abs(err[ok]))) if ok.any() else None
 
     training = s.train_config()
     return job.json_ready(
@@ -278,6 +304,7 @@ def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
                 "grid_half_cell_decades": bd["grid_half_cell"],
             },
             "counts": {"empirical": dict(Counter(diagram.empirical.ravel().tolist()))},
+            "diagnostics": _diagnostics(diagram),
             "labels": list(diagram.labels),
             "train": {
                 "seeds": s.seeds,
@@ -300,6 +327,17 @@ def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
             "versions": job.versions(),
         }
     )
+
+
+def _diagnostics(diagram: Diagram) -> dict[str, Any]:
+    """summary.json's ``diagnostics``: the per-cell arrays stay in maps.npz."""
+    d = diagram.diagnostics
+    excess = {k: v for k, v in d.get("excess_loss", {}).items() if k != "relative"}
+    return {
+        "excess_loss": excess or None,
+        "candidates_differ": d.get("candidates_differ"),
+        "threshold_sensitivity": d.get("threshold_sensitivity"),
+    }
 
 
 def _selection_text(diagram: Diagram) -> str:
@@ -346,7 +384,8 @@ def report(diagram: Diagram, out: Path, files: list[Path]) -> str:
         if agreement is None:
             continue
         err = bd[f"error_{key}"]
-        mean_err = float(np.mean(np.abs(err[inside]))) if inside.any() else float("nan")
+        ok = inside & np.isfinite(err)
+        mean_err = float(np.mean(np.abs(err[ok]))) if ok.any() else float("nan")
         sd = float(np.mean(spread[inside])) if spread is not None and inside.any() else float("nan")
         kappa = diagram.kappa[key]
         lines.append(
@@ -355,12 +394,47 @@ def report(diagram: Diagram, out: Path, files: list[Path]) -> str:
             f"   {mean_err:.3f} ± {sd:.3f}  (grid half-cell {bd['grid_half_cell']:.3f})"
         )
     counts = Counter(diagram.empirical.ravel().tolist())
+    lines += _diagnostic_lines(diagram)
     lines += [
         "",
         "empirical phases: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()),
         f"files in {out}/: " + ", ".join(f.name for f in files),
     ]
     return "\n".join(lines)
+
+
+def _diagnostic_lines(diagram: Diagram) -> list[str]:
+    d = diagram.diagnostics
+    lines = []
+    differ = d.get("candidates_differ")
+    if differ and differ["cells"]:
+        lines.append(
+            f"where the candidates differ from the exact optimum ({differ['cells']} cells): "
+            f"trained agrees with exact {100 * differ['exact']:.1f}%, "
+            f"with the candidates {100 * differ['candidate']:.1f}%"
+        )
+    excess = d.get("excess_loss")
+    if excess:
+        lines.append(
+            f"best seed above the exact optimum: median {excess['median']:.1e}, "
+            f"max {excess['max']:.2g}; {excess['cells_above']} cells above "
+            f"{excess['tolerance']:.0%}, {excess['cells_below']} below the optimum"
+        )
+    sens = d.get("threshold_sensitivity")
+    if sens:
+        pairs = zip(sens["thresholds"], sens["agreement_exact"])
+        lines.append(
+            "agreement with exact by representation threshold: "
+            + ", ".join(f"{t:g}: {100 * a:.1f}%" for t, a in pairs)
+        )
+        robust = sens["agreement_exact_robust"]
+        if sens["fragile_cells"] and robust is not None:
+            lines.append(
+                f"{sens['fragile_cells']} cells with an exact label that changes for thresholds "
+                f"in [{sens['fragile_range'][0]:g}, {sens['fragile_range'][1]:g}]; agreement on "
+                f"the rest {100 * robust:.1f}%"
+            )
+    return ["", *lines] if lines else []
 
 
 if __name__ == "__main__":

@@ -79,10 +79,21 @@ def test_phase_labels_n3m2():
         "dedicated": [[0, 1, 0], [0, 0, 1]],
         "superposition_extra": [[1, 0, 0], [0, 1, -1]],
         "superposition_pair": [[1, -1, 0], [0, 0, 1]],
-        "other": [[1, c, c], [0, s, -s]],  # triangle
+        "superposition_other": [[1, c, c], [0, s, -s]],  # triangle: three in two dimensions
+        "other": [[1, 0.3, 0], [0, 0, 0.2]],  # one feature represented
     }
     W = np.array(list(cases.values()), dtype=float)
     assert metrics.phase_label_n3m2(W).tolist() == list(cases)
+    assert set(cases) == set(metrics.N3M2_LABELS)
+    # A fan (all three represented in a half-plane, no antipodal pair) and both kinds of pair
+    # at once are three features in two dimensions too.
+    fan = [[0.36, 0.36, 0.92], [0.76, -0.76, 0.0]]
+    both = [[1, -1, -1], [0, 0.1, 0.05]]
+    assert metrics.phase_label_n3m2(np.array([fan, both])).tolist() == ["superposition_other"] * 2
+    # The threshold moves a weak feature across the rule: a lopsided pair (0.45 < 0.5).
+    lopsided = np.array([[1, -0.45, 0], [0, 0, 1]])
+    assert metrics.phase_label_n3m2(lopsided) == "dedicated"
+    assert metrics.phase_label_n3m2(lopsided, threshold=0.4) == "superposition_pair"
 
 
 def test_neuron_monosemanticity_known_rows():

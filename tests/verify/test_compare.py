@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from theory import n2m1
 from verify import compare
 
 S, N, D = "superposition", "not_represented", "dedicated"
@@ -95,3 +96,25 @@ def test_bootstrap_spread():
 
 def test_decades():
     np.testing.assert_allclose(compare.decades([1.0, 0.1], [0.1, 0.1]), [1.0, 0.0])
+
+
+def test_exact_seed_loss_is_the_n2m1_closed_form_and_ranks_seeds():
+    # theory.landscape (any n) against theory.n2m1 (the hand-derived n = 2 loss, an independent
+    # implementation) on (P, R, K) stacks of models, to 1e-12 (docs/landscape.md §5.3).
+    rng = np.random.default_rng(4)
+    W = rng.normal(size=(3, 2, 4, 1, 2))
+    b = 0.2 * rng.normal(size=(3, 2, 4, 2))
+    p = np.array([0.02, 0.3, 1.0])[:, None, None, None]
+    imp = np.stack([np.ones(2), np.array([0.5, 3.0])], -1)[None, :, None, :]  # (1, R, 1, 2)
+    ours = compare.exact_seed_loss(W, b, p, imp)
+    theirs = n2m1.expected_loss(W[..., 0, :], b, p, imp)
+    assert ours.shape == (3, 2, 4)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+    labels = np.array(["a", "b", "c", "d"])[np.argsort(np.argsort(ours, axis=-1), axis=-1)]
+    chosen, _ = compare.select_labels(labels, ours)
+    assert np.all(chosen == "a")  # the seed of least exact loss
+
+
+def test_exact_seed_loss_refuses_too_many_features():
+    with pytest.raises(ValueError, match=r"n must be <= 12, got n = 13"):
+        compare.exact_seed_loss(np.zeros((2, 13)), np.zeros(13), 0.1, 1.0)

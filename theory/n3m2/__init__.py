@@ -40,6 +40,7 @@ from theory.n3m2.exact import (
 )
 from theory.n3m2.phase import (
     ANTIPODAL_COSINE,
+    ANTIPODAL_PHASES,
     PHASES,
     REPRESENTED_THRESHOLD,
     SUPERPOSITION_PHASES,
@@ -48,6 +49,7 @@ from theory.n3m2.phase import (
 
 __all__ = [
     "ANTIPODAL_COSINE",
+    "ANTIPODAL_PHASES",
     "BIASES",
     "LABELS",
     "PHASES",

@@ -12,6 +12,7 @@ neighbours' optima until nothing improves (continuation on the grid).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +29,18 @@ from theory._validation import (
 from theory.landscape import expected_loss_density_grad, minimize_loss
 from theory.n2m1 import cache as _cache
 from theory.n3m2.candidates import optimal_antipodal_bias
-from theory.n3m2.phase import PHASES, SUPERPOSITION_PHASES, phase_label
+from theory.n3m2.phase import (
+    PHASES,
+    REPRESENTED_THRESHOLD,
+    SUPERPOSITION_PHASES,
+    check_threshold,
+    phase_label,
+)
 
 Array = NDArray[np.float64]
 
-_CACHE_VERSION = 1
+#: 2: "superposition_other" split off "other" (three features represented, not antipodal).
+_CACHE_VERSION = 2
 _JITTER = 0.01
 
 
@@ -329,8 +337,20 @@ def exact_phase_map(
 # ---------------------------------------------------------------- the boundary
 
 
-def _is_superposition(w: Array) -> NDArray[np.bool_]:
-    return np.isin(phase_label(w), SUPERPOSITION_PHASES)
+def _check_phases(phases: Any) -> tuple[str, ...]:
+    if isinstance(phases, str) or not isinstance(phases, Sequence):
+        raise TypeError(f"phases must be a sequence of labels from {PHASES}, got {phases!r}")
+    chosen = tuple(phases)
+    bad = [v for v in chosen if v not in PHASES]
+    if not chosen or bad:
+        raise ValueError(
+            f"phases must be a non-empty sequence of labels from {PHASES}, got {phases!r}"
+        )
+    return chosen
+
+
+def _is_superposition(w: Array, phases: tuple[str, ...], threshold: float) -> NDArray[np.bool_]:
+    return np.isin(phase_label(w, threshold=threshold), phases)
 
 
 def exact_boundary(
@@ -341,21 +361,33 @@ def exact_boundary(
     density_range: tuple[float, float] = (0.01, 1.0),
     n_scan: int = 24,
     n_bisect: int = 24,
+    phases: Sequence[str] = SUPERPOSITION_PHASES,
+    threshold: float = REPRESENTED_THRESHOLD,
+    cache: bool = True,
 ) -> Any:
     """p*(r): the density below which the exact optimum is in superposition, where well defined.
 
-    Vectorised over ``importance``. "Superposition" means a label in ``SUPERPOSITION_PHASES``
-    (the paper's two antipodal candidates). For each r the optimum is first found on ``n_scan``
-    log-spaced densities in ``density_range``; the boundary is well defined when the labels there
-    are superposition below one density and not above it (one crossing). It is then located by
+    Vectorised over ``importance``. "Superposition" means a label in ``phases`` (default
+    ``SUPERPOSITION_PHASES``: all three features represented — the paper's two antipodal
+    arrangements and the triangle; ``ANTIPODAL_PHASES`` gives the candidates' notion, the edge of
+    the antipodal phases). For each r the optimum is first found on ``n_scan`` log-spaced
+    densities in ``density_range``; the boundary is well defined when the labels there are
+    superposition below one density and not above it (one crossing). It is then located by
     bisection in log p, re-optimising at every step from the standard starts plus the optima at
     both bracket ends (each basin followed by continuation); ``n_bisect`` halvings of one scan
     interval. NaN where no single crossing exists in the range (e.g. no superposition at the
-    lowest density, superposition up to p = 1, or a triangle phase in between).
+    lowest density, superposition up to p = 1, or with ``ANTIPODAL_PHASES`` a band of another
+    phase in between). ``threshold``: the representation threshold of :func:`phase_label`, for
+    sensitivity studies. With ``cache=True`` the result is read from / written to the validated
+    disk cache (keyed by every argument), as :func:`exact_phase_map` does.
     """
     seed, n_random = _check_options(seed, n_random)
-    check_positive_int("n_scan", n_scan)
-    check_positive_int("n_bisect", n_bisect)
+    n_scan = check_positive_int("n_scan", n_scan)
+    n_bisect = check_positive_int("n_bisect", n_bisect)
+    chosen = _check_phases(phases)
+    threshold = check_threshold(threshold)
+    if not isinstance(cache, (bool, np.bool_)):
+        raise TypeError(f"cache must be True or False, got {cache!r}")
     lo_p, hi_p = (float(v) for v in check_density("density_range", density_range))
     if not lo_p < hi_p:
         raise ValueError(f"density_range must be (low, high) with low < high, got {density_range}")
@@ -364,10 +396,43 @@ def exact_boundary(
         raise ValueError(f"importance must be > 0, got {importance!r}")
     shape = r.shape
     rf = r.ravel().astype(np.float64)
-    grid = np.geomspace(lo_p, hi_p, n_scan)
+    description = {
+        "kind": "n3m2_exact_boundary",
+        "version": _CACHE_VERSION,
+        "importance": [float(v) for v in rf],
+        "seed": seed,
+        "n_random": n_random,
+        "density_range": [lo_p, hi_p],
+        "n_scan": n_scan,
+        "n_bisect": n_bisect,
+        "phases": list(chosen),
+        "threshold": threshold,
+    }
+    spec = {"density": _cache.ArraySpec((rf.size,), "<f8")}
+    arrays = _cache.load("n3m2_exact_boundary", description, spec) if cache else None
+    if arrays is None:
+        p_star = _boundary(rf, seed, n_random, (lo_p, hi_p), n_scan, n_bisect, chosen, threshold)
+        arrays = {"density": p_star}
+        if cache:
+            _cache.save("n3m2_exact_boundary", description, arrays)
+    return np.asarray(arrays["density"], dtype=np.float64).reshape(shape)
+
+
+def _boundary(
+    rf: Array,
+    seed: int,
+    n_random: int,
+    density_range: tuple[float, float],
+    n_scan: int,
+    n_bisect: int,
+    phases: tuple[str, ...],
+    threshold: float,
+) -> Array:
+    """:func:`exact_boundary` on a flat, validated importance array (R,)."""
+    grid = np.geomspace(*density_range, n_scan)
     rr, pp = np.meshgrid(rf, grid)  # (n_scan, R)
     w, b, _, _ = _optimum_flat(rr.ravel(), pp.ravel(), seed, n_random)
-    sup = _is_superposition(w).reshape(n_scan, rf.size)
+    sup = _is_superposition(w, phases, threshold).reshape(n_scan, rf.size)
     w = w.reshape(n_scan, rf.size, 2, 3)
     b = b.reshape(n_scan, rf.size, 3)
     flips = np.sum(sup[1:] != sup[:-1], axis=0)
@@ -383,14 +448,14 @@ def exact_boundary(
         mid = 0.5 * (lo + hi)
         extra = (np.stack([w_lo, w_hi]), np.stack([b_lo, b_hi]))
         w_m, b_m, _, _ = _optimum_flat(rf, np.exp(mid), seed + 1 + step, n_random, extra)
-        s = _is_superposition(w_m)
+        s = _is_superposition(w_m, phases, threshold)
         lo, hi = np.where(s, mid, lo), np.where(s, hi, mid)
         w_lo = np.where(s[:, None, None], w_m, w_lo)
         b_lo = np.where(s[:, None], b_m, b_lo)
         w_hi = np.where(s[:, None, None], w_hi, w_m)
         b_hi = np.where(s[:, None], b_hi, b_m)
     p_star = np.exp(0.5 * (lo + hi))
-    return np.where(valid, p_star, np.nan).reshape(shape)
+    return np.where(valid, p_star, np.nan)
 
 
 @dataclass(frozen=True)
@@ -421,12 +486,20 @@ class ExactTransition:
 
 
 def exact_transition(
-    importance: Any, *, seed: int = 0, n_random: int = 2, offset: float = 1e-6
+    importance: Any,
+    *,
+    seed: int = 0,
+    n_random: int = 2,
+    offset: float = 1e-6,
+    phases: Sequence[str] = SUPERPOSITION_PHASES,
 ) -> ExactTransition:
-    """The optimum just below and just above :func:`exact_boundary` (see :class:`ExactTransition`)."""
+    """The optimum just below and just above :func:`exact_boundary` (see :class:`ExactTransition`);
+    ``phases``: the labels counted as superposition, as there."""
     seed, n_random = _check_options(seed, n_random)
     r = check_importance("importance", importance).ravel().astype(np.float64)
-    p_star = np.asarray(exact_boundary(r, seed=seed, n_random=n_random), dtype=np.float64)
+    p_star = np.asarray(
+        exact_boundary(r, seed=seed, n_random=n_random, phases=phases), dtype=np.float64
+    )
     if np.any(np.isnan(p_star)):
         raise ValueError(
             f"the boundary is not well defined in [0.01, 1] for importance {importance!r} "

@@ -104,9 +104,13 @@ def run(job: Job[S, R], argv: list[str] | None = None) -> int:
             names = job.write(result, target.tmp, argv)
             files = target.commit(names)
     except KeyboardInterrupt:
-        return fail(EXIT_INTERRUPTED, f"interrupted; {_unchanged(target)}")
+        fail(EXIT_INTERRUPTED, f"interrupted; {_unchanged(target)}")
+        _interrupts.exit_if_job_process(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except _Terminated:
-        return fail(EXIT_TERMINATED, f"terminated; {_unchanged(target)}")
+        fail(EXIT_TERMINATED, f"terminated; {_unchanged(target)}")
+        _interrupts.exit_if_job_process(EXIT_TERMINATED)
+        return EXIT_TERMINATED
     except TrainingDivergedError as exc:
         return fail(EXIT_FAILED, f"error: {exc}; {job.failure_hint}. {_unchanged(target)}")
     except (FloatingPointError, OverflowError) as exc:

@@ -5,9 +5,9 @@ that a set of colours stays distinguishable under colour-vision deficiencies.
   Universal Design"), in the order :data:`CATEGORICAL`.
 - Phase labels have fixed colours (:data:`LABEL_COLOURS`): a label keeps its colour whatever
   subset of labels a figure shows. The two label sets of toysup (n=2, m=1:
-  ``theory.n2m1.PHASES``; n=3, m=2: ``theory.n3m2.LABELS`` + ``"other"``) were coloured so that
-  every pair of labels within a set is at least 24 CIELAB units apart for normal vision and for
-  simulated protanopia, deuteranopia and tritanopia (:func:`min_colour_distance`).
+  ``theory.n2m1.PHASES``; n=3, m=2: ``theory.n3m2.PHASES``) were coloured so that every pair
+  of labels within a set is at least 24 CIELAB units apart for normal vision and for simulated
+  protanopia, deuteranopia and tritanopia (:func:`min_colour_distance`).
 - Features (ordered by importance) use the sequential ``viridis`` map (:func:`feature_colours`);
   signed matrices ``RdBu_r`` on a symmetric scale; both are colour-blind safe.
 
@@ -42,6 +42,9 @@ __all__ = [
 
 BLUE, ORANGE, GREEN, PURPLE = "#0072B2", "#E69F00", "#009E73", "#CC79A7"
 SKY, VERMILLION, YELLOW, GREY = "#56B4E9", "#D55E00", "#F0E442", "#999999"
+#: Paul Tol's "wine" (P. Tol, "Colour Schemes", SRON/EPS/TN/09-002, 2021, muted scheme): the one
+#: colour outside Okabe–Ito, for the sixth n=3, m=2 label; it keeps that set 24 ΔE apart.
+WINE = "#882255"
 
 #: Okabe–Ito colours (grey in place of their black, which is kept for markers and reference
 #: lines). Kept in this order for compatibility; figures use :data:`CATEGORICAL`.
@@ -66,6 +69,7 @@ LABEL_COLOURS: Mapping[str, str] = {
     "none": CATCH_ALL,
     "superposition_extra": VERMILLION,
     "superposition_pair": SKY,
+    "superposition_other": WINE,
     "other": CATCH_ALL,
 }
 

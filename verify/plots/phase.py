@@ -89,6 +89,7 @@ def phase_diagram(
     exact: Any = None,
     candidate: Any = None,
     candidate_curve: tuple[Any, Any] | None = None,
+    exact_curve: tuple[Any, Any] | None = None,
     labels: Sequence[str] | None = None,
     title: str | None = None,
     footer: str | None = None,
@@ -106,6 +107,9 @@ def phase_diagram(
             cells where the candidates predict a different phase.
         candidate_curve: ``(r, p_star)``, two 1-D arrays of equal length: the paper's predicted
             boundary, drawn as a dashed black line on every panel.
+        exact_curve: ``(r, p_star)``, two 1-D arrays of equal length: the exact optimum's
+            boundary (e.g. at the grid's importances), drawn as a solid black line with dots on
+            every panel.
         labels: every label the maps may use, in legend order. Default: toysup's n=3, m=2 labels
             (``toysup.metrics.N3M2_LABELS``) when the maps use only those, else the n=2, m=1
             labels (``N2M1_LABELS``). Colours come from
@@ -132,6 +136,7 @@ def phase_diagram(
     exact_map = None if exact is None else _label_map("exact", exact, shape)
     cand_map = None if candidate is None else _label_map("candidate", candidate, shape)
     curve = None if candidate_curve is None else _curve(candidate_curve)
+    exact_line = None if exact_curve is None else _curve(exact_curve, "exact_curve")
     shown = [m for m in (emp, exact_map, cand_map) if m is not None]
     labels = list(_default_labels(*shown) if labels is None else labels)
     if len(set(labels)) != len(labels) or not all(isinstance(x, str) for x in labels):
@@ -175,6 +180,11 @@ def phase_diagram(
             ax.set_title(name, fontsize=FONT_SIZE)
             if curve is not None:
                 ax.plot(curve[0], curve[1], color="black", lw=1.2, ls="--", gid="candidate-curve")
+            if exact_line is not None:
+                ax.plot(
+                    exact_line[0], exact_line[1], color="black", lw=1.0, marker="o", ms=2.0,
+                    gid="exact-curve",
+                )  # fmt: skip
             _log_axes(ax, x_edges, y_edges, xlabel=ax is axes[-1] or not stacked)
             if ax is axes[0] or stacked:
                 ax.set_ylabel("feature density $p = 1 - S$")
@@ -186,6 +196,10 @@ def phase_diagram(
         ]
         if curve is not None:
             handles.append(Line2D([], [], color="black", ls="--", lw=1.2, label="paper's boundary"))
+        if exact_line is not None:
+            handles.append(
+                Line2D([], [], color="black", lw=1.0, marker="o", ms=2.0, label="exact boundary")
+            )
         if exact_map is not None and cand_map is not None:
             n_wrong = _hatch_cells(axes[0], cand_map != exact_map, x_edges, y_edges)
             if n_wrong:
@@ -225,19 +239,16 @@ def phase_diagram(
     return fig
 
 
-def _curve(curve: Any) -> tuple[FloatArray, FloatArray]:
+def _curve(curve: Any, name: str = "candidate_curve") -> tuple[FloatArray, FloatArray]:
     try:
         xs, ys = curve
     except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"candidate_curve must be a pair (r values, p* values), got {curve!r}"
-        ) from exc
+        raise ValueError(f"{name} must be a pair (r values, p* values), got {curve!r}") from exc
     x = np.asarray(xs, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(
-            "candidate_curve must be two 1-D arrays of equal length, got shapes "
-            f"{x.shape} and {y.shape}"
+            f"{name} must be two 1-D arrays of equal length, got shapes {x.shape} and {y.shape}"
         )
     return x, y
 

@@ -2,9 +2,11 @@
 
 - Shapes agree with the saved configurations; every array is finite; losses are ≥ 0.
 - The kept seed is the one with the lowest recorded loss, and W, b, loss are its entries.
-- Recorded losses agree with a fresh, independent estimate of the saved W, b (exact where a closed
-  form exists: linear models, and n=2/m=1 ReLU models; Monte Carlo otherwise): within Bernstein
-  bounds at error probability ``DELTA`` each, for the kept seed (``dev``) or every seed (``ci``).
+- Recorded losses agree with a fresh, independent value for the saved W, b — the exact expected
+  loss where theory has it (linear models: theory.linear; ReLU models with n <= 12:
+  theory.landscape), the suite's own Monte Carlo estimate otherwise — within Bernstein bounds at
+  error probability ``DELTA`` each (the exact value contributes no error of its own), for the kept
+  seed (``dev``) or every seed (``ci``).
   The recorded loss is taken to average ``training.eval_samples`` fresh examples, or to be within
   z·``loss_stderr`` of the truth when its recorded standard error is larger.
 - Linear checkpoints never beat the no-superposition bound (their optimum).
@@ -20,11 +22,10 @@ import numpy as np
 import pytest
 
 from theory.bounds import no_superposition_loss
-from theory.linear import expected_loss as linear_expected_loss
-from theory.n2m1 import expected_loss as n2m1_expected_loss
 from toysup import TrainResult
 from verify.properties import _target
 from verify.properties._checks import assert_loss_consistent, assert_metric_invariants
+from verify.properties._exact import SOURCE, exact_loss
 from verify.properties._montecarlo import estimate_loss
 
 pytestmark = pytest.mark.checkpoint
@@ -101,15 +102,16 @@ def test_kept_seed_is_the_best(result):
 
 
 def _reference_mean(result, W, b):
-    """Exact expected loss where a closed form exists (linear; ReLU n=2/m=1), else None."""
+    """Exact expected loss where theory has it (linear; ReLU with n <= 12), else None."""
     f, mdl = result.features, result.model
-    dens, imp = f.density_array, f.importance_array
-    scale = 1 / mdl.n_features if result.training.loss_reduction == "mean" else 1.0
-    if mdl.activation == "linear":
-        return scale * np.asarray(linear_expected_loss(W, b, imp, dens))
-    if (mdl.n_hidden, mdl.n_features) == (1, 2):
-        return scale * np.asarray(n2m1_expected_loss(W[:, 0, :], b, dens, imp))
-    return None
+    return exact_loss(
+        W,
+        b,
+        f.density_array,
+        f.importance_array,
+        activation=mdl.activation,
+        reduction=result.training.loss_reduction,
+    )
 
 
 def test_recorded_losses_match_a_fresh_estimate(result, budget):
@@ -139,6 +141,9 @@ def test_recorded_losses_match_a_fresh_estimate(result, budget):
         exact = _reference_mean(result, W, b)
         if exact is not None:
             est = dataclasses.replace(est, mean=exact, halfwidth=np.zeros_like(exact))
+            what = f"{what} (fresh value: the {SOURCE[mdl.activation]})"
+        else:
+            what = f"{what} (fresh value: Monte Carlo, no exact loss for n = {mdl.n_features})"
         assert_loss_consistent(
             np.asarray(loss, dtype=np.float64),
             est,
@@ -159,7 +164,7 @@ def test_linear_checkpoints_do_not_beat_the_bound(result):
         b = np.asarray(result.seed_b[:, s], dtype=np.float64)
         loss = _reference_mean(result, W, b)
         assert np.all(loss >= bound * (1 - 1e-9) - 1e-12), (
-            f"seed {s}: exact loss {loss} is below the linear optimum {bound}"
+            f"seed {s}: {SOURCE['linear']} {loss} is below the linear optimum {bound}"
         )
 
 

@@ -1,5 +1,9 @@
 """Closed forms against independent Monte Carlo estimates (no trainer involved).
 
+These justify the suite's use of exact losses on trained models (theory.landscape for ReLU models
+with n <= 12, theory.linear for linear ones): each is checked here against the suite's own
+sampler at hypothesis-drawn parameters.
+
 Tolerance: the Monte Carlo estimate's empirical Bernstein half-width at error probability
 ``DELTA`` per example (verify.properties._montecarlo): rigorous for any bounded loss distribution,
 so low densities (rare, large losses) are not a source of false alarms. With 2^15 active examples
@@ -13,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory.bounds import no_superposition_loss
+from theory.landscape import expected_loss as landscape_expected_loss
 from theory.linear import expected_loss as linear_expected_loss
 from theory.n2m1 import expected_loss as n2m1_expected_loss
 from verify.properties._montecarlo import estimate_loss
@@ -74,6 +79,30 @@ def test_linear_expected_loss_matches_monte_carlo(shape, data, seed, budget):
     )
 
 
+@given(shape=st.tuples(st.integers(1, 3), st.integers(2, 5)), data=st.data(), seed=seeds)
+def test_landscape_expected_loss_matches_monte_carlo(shape, data, seed, budget):
+    """theory.landscape.expected_loss (exact, any n <= 12) = E[loss] of x' = ReLU(WᵀWx + b)."""
+    m, n = shape
+    W = data.draw(weights(m, n), label="W")
+    b = data.draw(biases(n), label="b")
+    density = data.draw(densities(), label="density")
+    importance = data.draw(importances(n), label="importance")
+    exact = float(landscape_expected_loss(W, b, density, importance))
+    est = estimate_loss(
+        W[None],
+        b[None],
+        density,
+        importance,
+        n_samples=budget.mc_samples,
+        rng=np.random.default_rng(seed),
+        delta=DELTA,
+    )
+    assert abs(exact - est.mean[0]) <= est.halfwidth[0] + 1e-12 * (1 + exact), (
+        f"exact loss {exact} vs Monte Carlo {est.mean[0]} ± {est.halfwidth[0]} at W={W.tolist()}, "
+        f"b={b.tolist()}, density={density}, importance={importance.tolist()}"
+    )
+
+
 @given(example=no_superposition_models(), seed=seeds)
 def test_no_superposition_models_do_not_beat_the_bound(example, seed, budget):
     """A ReLU model with orthogonal columns never beats theory.bounds.no_superposition_loss."""
@@ -90,7 +119,14 @@ def test_no_superposition_models_do_not_beat_the_bound(example, seed, budget):
     )
     assert est.mean[0] >= bound - est.halfwidth[0] - 1e-12, (
         f"a model without superposition reached {est.mean[0]} ± {est.halfwidth[0]} "
-        f"below the bound {bound}"
+        f"(Monte Carlo) below the bound {bound}"
+    )
+    # The same with the exact loss: no sampling tolerance, only rounding (1e-12 of the scale).
+    exact = float(landscape_expected_loss(W, b, density, importance))
+    scale = float(np.sum(importance * density)) / 3
+    assert exact >= bound - 1e-12 * (1 + scale), (
+        f"a model without superposition reached the exact expected loss (theory.landscape) "
+        f"{exact}, below the bound {bound}"
     )
 
 

@@ -10,6 +10,8 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 METHODS = ("betting", "t")
+#: Where ``superposition_test`` takes the loss from: exact where available (``"auto"``).
+LOSS_SOURCES = ("auto", "exact", "monte_carlo")
 ACTIVATIONS = ("relu", "linear")
 #: toysup.metrics.REPRESENTED_THRESHOLD, repeated so that importing this module stays light.
 REPRESENTED_THRESHOLD = 0.5

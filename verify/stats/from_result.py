@@ -73,6 +73,19 @@ def trained_model(result: Any, config: Any) -> TrainedModel:
     )
 
 
+def seed_models(result: Any, config: Any) -> list[tuple[FloatArray, FloatArray]]:
+    """Every seed's ``(W (m, n), b (n,))`` of configuration ``config`` (checked as in
+    :func:`trained_model`)."""
+    index = config_index(result, config)
+    return [
+        (
+            chk.as_bounded_array("result.seed_W", w, what="an array (m, n)"),
+            chk.as_bounded_array("result.seed_b", b, what="an array (n,)"),
+        )
+        for w, b in zip(result.seed_W[index], result.seed_b[index])
+    ]
+
+
 #: The fields of the tied model ``x' = f(WᵀWx + b)``; any other model option must be at its default.
 _TIED_FIELDS = ("n_features", "n_hidden", "activation", "init", "init_scale")
 

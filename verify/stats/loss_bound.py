@@ -1,9 +1,12 @@
 """The loss-bound test for superposition (docs/statistics.md §1).
 
 From the **loss** of one model ``x' = f(WᵀWx + b)``: without superposition the expected loss is at
-least ``B = theory.bounds.no_superposition_loss`` (docs/theory_bounds.md §2). The model's loss is
-estimated on fresh samples and ``H0: E[ℓ] ≥ B`` is tested one-sidedly with a finite-sample-valid
-betting test for bounded variables (default) or a t-test (asymptotic).
+least ``B = theory.bounds.no_superposition_loss`` (docs/theory_bounds.md §2). Where the expected
+loss is known exactly (tied ReLU models with n <= 12 through :mod:`theory.landscape`, linear
+models through :mod:`theory.linear`) it is compared with ``B`` directly — no sampling error, a
+deterministic verdict (docs/statistics.md §1.8). Otherwise it is estimated on fresh samples and
+``H0: E[ℓ] ≥ B`` is tested one-sidedly with a finite-sample-valid betting test for bounded
+variables (default) or a t-test (asymptotic).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import numpy as np
 
 from theory._summary import Summarized, Summary, fmt, fmt_interval, fmt_p
 from verify.stats import checks as chk
-from verify.stats.common import ACTIVATIONS, METHODS, FloatArray
-from verify.stats.from_result import is_train_result, trained_model
+from verify.stats.common import ACTIVATIONS, LOSS_SOURCES, METHODS, FloatArray
+from verify.stats.from_result import is_train_result, seed_models, trained_model
 from verify.stats.loss_problem import LossProblem
 from verify.stats.one_sided_mean import (
     OneSidedMean,
@@ -46,7 +49,12 @@ class SuperpositionTestResult(Summarized):
         active_probability: ``q = 1 − Π_i (1 − p_i)``; the ``n_samples`` examples are drawn
             conditionally on at least one active feature, the all-zero example (probability
             ``1 − q``) enters with its exact loss ``Σ_i I_i f(b_i)²``.
-        n_samples, alpha, seed, method, activation: the inputs.
+        n_samples, alpha, seed, method, activation: the inputs (``n_samples`` is 0 when the
+            loss is exact: nothing is sampled).
+        loss_source: ``"exact"`` (the expected loss itself: ``loss_stderr`` 0, the interval a
+            point, ``statistic`` = ``B − L``, ``p_value`` 0 when ``L`` is below ``B`` by more
+            than rounding, else 1 — a deterministic comparison, α plays no role) or
+            ``"monte_carlo"`` (the test above).
     """
 
     statistic: float
@@ -64,6 +72,7 @@ class SuperpositionTestResult(Summarized):
     seed: int
     method: str
     activation: str
+    loss_source: str = "monte_carlo"
 
     @property
     def gap(self) -> float:
@@ -73,6 +82,12 @@ class SuperpositionTestResult(Summarized):
     @property
     def verdict(self) -> str:
         """One line, e.g. ``superposition: yes (loss 0.00154 < bound 0.00545, p = 2e-83)``."""
+        if self.loss_source == "exact":
+            if self.reject:
+                return f"superposition: yes (exact loss {fmt(self.loss)} < bound {fmt(self.bound)})"
+            return (
+                f"superposition: not shown (exact loss {fmt(self.loss)} ≥ bound {fmt(self.bound)})"
+            )
         p = fmt_p(self.p_value)
         if self.reject:
             return f"superposition: yes (loss {fmt(self.loss)} < bound {fmt(self.bound)}, p {p})"
@@ -82,6 +97,18 @@ class SuperpositionTestResult(Summarized):
         )
 
     def _summary(self) -> Summary:
+        if self.loss_source == "exact":
+            return Summary(
+                "SuperpositionTestResult",
+                self.verdict,
+                [
+                    ("loss", f"{fmt(self.loss)}: the exact expected loss (no sampling error)"),
+                    ("bound", f"{fmt(self.bound)}: the least loss without superposition"),
+                    ("test", "deterministic comparison of the exact loss with the bound "
+                             f"(gap B − L = {fmt(self.statistic)}); p is 0 or 1"),
+                    ("model", f"{self.activation} output"),
+                ],
+            )  # fmt: skip
         level = fmt(100 * (1 - self.alpha))
         return Summary(
             "SuperpositionTestResult",
@@ -112,6 +139,7 @@ def superposition_test(
     seed: int = 0,
     activation: str | None = None,
     method: str = "betting",
+    loss: str = "auto",
 ) -> SuperpositionTestResult:
     """Test ``H0: the model uses no superposition`` through its loss (docs/statistics.md §1).
 
@@ -131,7 +159,15 @@ def superposition_test(
 
     With a :class:`toysup.TrainResult` the best seed of configuration ``config`` (second
     positional argument, or ``config=``; may be left out when the result holds one) is tested on
-    its own feature law and output activation.
+    its own feature law and output activation; with the exact loss, "best" is the seed of lowest
+    exact loss (the trainer's choice is by a Monte Carlo estimate).
+
+    Where the expected loss is known exactly (``loss="exact"``, or ``"auto"`` for a ReLU model
+    with n <= 12 — :func:`theory.landscape.expected_loss` — and any linear model —
+    :func:`theory.linear.expected_loss`) nothing is sampled: ``reject`` iff the exact loss is below
+    ``B`` by more than its rounding error (1e-12 of the loss scale ``Σ_i I_i p_i / 3``,
+    docs/landscape.md §5.3), ``p_value`` is 0 or 1 and ``loss_source`` is ``"exact"``
+    (docs/statistics.md §1.8).
 
     Args:
         W: weights, shape ``(m, n)`` (numpy array or torch tensor), or a TrainResult.
@@ -147,7 +183,9 @@ def superposition_test(
         method: ``"betting"`` (default): valid for every ``n_samples`` (Ville's inequality on a
             betting supermartingale; needs only ``0 ≤ ℓ ≤ U``); ``"t"``: one-sided Student t-test,
             asymptotic and anti-conservative for sparse features at small ``n_samples``
-            (docs/statistics.md §1.4 shows by how much).
+            (docs/statistics.md §1.4 shows by how much). Unused with the exact loss.
+        loss: ``"auto"`` (default: exact where available, else Monte Carlo), ``"exact"`` (an
+            error where not available: ReLU models with n > 12) or ``"monte_carlo"``.
 
     Returns:
         A :class:`SuperpositionTestResult` (prints as a verdict and a few lines).
@@ -156,9 +194,13 @@ def superposition_test(
         ValueError, TypeError: bad shapes or values (the message names the value); entries of
             ``W`` or ``b`` above 1e150 in magnitude (the losses would overflow).
     """
+    chk.check_choice("loss", loss, LOSS_SOURCES)
     if is_train_result(W):
-        w, bias, p, imp, activation = _from_result(W, b, density, importance, config, activation)
+        w, bias, p, imp, activation, seeds = _from_result(
+            W, b, density, importance, config, activation
+        )
     else:
+        seeds = None
         if config is not None:
             raise ValueError(
                 f"config={config!r} is only accepted with a TrainResult; with arrays pass W, b, "
@@ -182,6 +224,12 @@ def superposition_test(
     seed = chk.check_seed(seed)
     chk.check_choice("activation", activation, ACTIVATIONS)
     chk.check_choice("method", method, METHODS)
+    source = _loss_source(loss, activation, w.shape[1])
+    if source == "exact":
+        if seeds is not None:  # the kept seed by exact loss
+            exact = [exact_expected_loss(sw, sb, p, imp, activation) for sw, sb in seeds]
+            w, bias = seeds[int(np.argmin(exact))]
+        return _exact_test(w, bias, p, imp, activation, alpha, seed, method)
 
     problem = LossProblem(w, bias, p, imp, relu=activation == "relu")
     upper = problem.loss_range
@@ -212,10 +260,84 @@ def superposition_test(
     )
 
 
+def _loss_source(loss: str, activation: str, n: int) -> str:
+    """``"exact"`` or ``"monte_carlo"`` for the ``loss`` option (see :func:`superposition_test`)."""
+    from theory.landscape import MAX_EXACT_FEATURES
+
+    available = activation == "linear" or n <= MAX_EXACT_FEATURES
+    if loss == "exact" and not available:
+        raise ValueError(
+            f"loss='exact' needs a linear model or a ReLU model with n <= {MAX_EXACT_FEATURES} "
+            f"features (all 2^n activity patterns are summed), got a ReLU model with n = {n}; "
+            "use loss='monte_carlo' or 'auto'"
+        )
+    if loss == "monte_carlo" or not available:
+        return "monte_carlo"
+    return "exact"
+
+
+def exact_expected_loss(
+    W: FloatArray, b: FloatArray, density: FloatArray, importance: FloatArray, activation: str
+) -> float:
+    """The exact expected loss of one model (m, n): theory.landscape (ReLU, n <= 12) or
+    theory.linear (linear)."""
+    if activation == "linear":
+        from theory.linear import expected_loss as linear_loss
+
+        return float(linear_loss(W, b, importance, density))
+    from theory.landscape import expected_loss
+
+    return float(expected_loss(W, b, density, importance))
+
+
+#: The exact loss is compared with B up to this fraction of the loss scale Σ_i I_i p_i / 3 (its
+#: rounding error is below 5e-14 of that scale, docs/landscape.md §5.3).
+EXACT_RTOL = 1e-12
+
+
+def _exact_test(
+    W: FloatArray,
+    b: FloatArray,
+    density: FloatArray,
+    importance: FloatArray,
+    activation: str,
+    alpha: float,
+    seed: int,
+    method: str,
+) -> SuperpositionTestResult:
+    """The deterministic comparison of the exact expected loss with the bound."""
+    problem = LossProblem(W, b, density, importance, relu=activation == "relu")
+    value = exact_expected_loss(W, b, density, importance, activation)
+    bound = problem.bound
+    slack = EXACT_RTOL * float(np.sum(importance * density) / 3)
+    reject = bool(value < bound - slack)
+    return SuperpositionTestResult(
+        statistic=bound - value,
+        p_value=0.0 if reject else 1.0,
+        reject=reject,
+        loss=value,
+        loss_stderr=0.0,
+        loss_upper=value,
+        loss_interval=(value, value),
+        bound=bound,
+        loss_range=problem.loss_range,
+        active_probability=problem.active_probability,
+        n_samples=0,
+        alpha=alpha,
+        seed=seed,
+        method=method,
+        activation=activation,
+        loss_source="exact",
+    )
+
+
 def _from_result(
     result: Any, b: Any, density: Any, importance: Any, config: Any, activation: Any
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, str]:
-    """``(W, b, density, importance, activation)`` of a TrainResult's configuration."""
+) -> tuple[
+    FloatArray, FloatArray, FloatArray, FloatArray, str, list[tuple[FloatArray, FloatArray]]
+]:
+    """``(W, b, density, importance, activation, seeds)`` of a TrainResult's configuration;
+    ``seeds``: every seed's ``(W, b)``."""
     if b is not None and config is not None:
         raise ValueError(
             f"pass the configuration once: got {b!r} as the second argument and config={config!r}"
@@ -233,7 +355,10 @@ def _from_result(
             f"activation={activation!r} contradicts the TrainResult's model, whose output "
             f"activation is {model.activation!r}; leave activation out"
         )
-    return model.W, model.b, model.density, model.importance, model.activation
+    return (
+        model.W, model.b, model.density, model.importance, model.activation,
+        seed_models(result, config if b is None else b),
+    )  # fmt: skip
 
 
 def _loss_test(

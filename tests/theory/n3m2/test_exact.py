@@ -16,10 +16,24 @@ from toysup.metrics import phase_label_n3m2
 
 
 @settings(max_examples=50)
-@given(arrays(np.float64, (5, 2, 3), elements=st.floats(-1.5, 1.5)))
-def test_labels_equal_the_trainer_rule(w):
-    # verify/ compares trained labels (toysup.metrics) with these: the rules must agree exactly.
+@given(
+    arrays(np.float64, (5, 2, 3), elements=st.floats(-1.5, 1.5)),
+    st.floats(0.05, 1.2),
+    st.floats(-1.0, 0.0),
+)
+def test_labels_equal_the_trainer_rule(w, threshold, cosine):
+    # verify/ compares trained labels (toysup.metrics) with these: the rules must agree exactly,
+    # at the default and at any threshold (the sensitivity study relabels both).
     assert np.array_equal(n3m2.phase_label(w), phase_label_n3m2(w))
+    assert np.array_equal(
+        n3m2.phase_label(w, threshold=threshold, antipodal_cosine=cosine),
+        phase_label_n3m2(w, threshold=threshold, antipodal_cosine=cosine),
+    )
+    # The labels partition W by the number of represented features.
+    count = (np.linalg.norm(w, axis=-2) > 0.5).sum(-1)
+    labels = n3m2.phase_label(w)
+    assert np.array_equal(np.isin(labels, n3m2.SUPERPOSITION_PHASES), count == 3)
+    assert np.array_equal(labels == "other", count <= 1)
 
 
 def test_labels_of_the_candidates():
@@ -57,7 +71,8 @@ def test_exact_optimum_is_never_worse_than_a_candidate_and_is_a_minimum():
         "superposition_extra",
         "superposition_pair",
     ]
-    assert opt.labels[3] == "other"  # a triangle beats all four candidates at r = 1, p = 0.7
+    # a triangle beats all four candidates at r = 1, p = 0.7: three features in two dimensions
+    assert opt.labels[3] == "superposition_other"
 
 
 def test_exact_optimum_reduces_to_n2m1_where_a_feature_is_dedicated():
@@ -140,3 +155,15 @@ def test_bad_arguments():
         n3m2.exact_optimum(1.0, 0.0)
     with pytest.raises(ValueError, match="must have shape"):
         n3m2.phase_label(np.ones((3, 2)))
+    with pytest.raises(TypeError, match="threshold must be a real number, got True"):
+        n3m2.phase_label(np.ones((2, 3)), threshold=True)
+    with pytest.raises(ValueError, match="threshold must be > 0, got 0"):
+        n3m2.phase_label(np.ones((2, 3)), threshold=0)
+    with pytest.raises(ValueError, match=r"antipodal_cosine must be a finite number in \[-1, 1\]"):
+        n3m2.phase_label(np.ones((2, 3)), antipodal_cosine=-2.0)
+    with pytest.raises(ValueError, match="phases must be a non-empty sequence of labels"):
+        n3m2.exact_boundary(1.0, phases=("superposition",), cache=False)
+    with pytest.raises(TypeError, match="phases must be a sequence of labels"):
+        n3m2.exact_boundary(1.0, phases="superposition_pair", cache=False)
+    with pytest.raises(TypeError, match="cache must be True or False"):
+        n3m2.exact_boundary(1.0, cache=1)

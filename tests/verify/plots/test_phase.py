@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from theory.n2m1 import PHASES
 from theory.n3m2 import LABELS as N3M2_CANDIDATE_LABELS
+from theory.n3m2 import PHASES as N3M2_PHASES
 from toysup.metrics import N2M1_LABELS, N3M2_LABELS
 from verify.plots import LABEL_COLOURS, encode_labels, phase_diagram, present_labels
 
@@ -79,8 +80,21 @@ def test_phase_diagram_uses_the_data(tmp_path, by_gid, render_all):
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     texts = _legend_texts(fig)
     assert "differs from theory" in texts and "candidates ≠ exact" in texts
+    assert "exact boundary" not in texts
     assert fig.get_figwidth() == pytest.approx(7.0)
     render_all(fig, tmp_path, "phase")
+
+
+def test_exact_curve_is_drawn_on_every_panel(by_gid):
+    exact, empirical = _maps()
+    curve = (R[1:4], np.array([0.2, 0.3, 0.25]))
+    fig = phase_diagram(R, P, empirical, exact=exact, exact_curve=curve)
+    lines = [ln for ax in fig.get_axes() for ln in ax.get_lines() if ln.get_gid() == "exact-curve"]
+    assert len(lines) == 2
+    for line in lines:
+        np.testing.assert_allclose(line.get_xdata(), curve[0])
+        np.testing.assert_allclose(line.get_ydata(), curve[1])
+    assert "exact boundary" in _legend_texts(fig)
 
 
 def test_cell_edges_are_geometric_midpoints(by_gid):
@@ -120,9 +134,11 @@ def test_a_label_keeps_its_colour_whatever_subset_is_shown(by_gid):
 
 
 def test_n3m2_labels_are_recognised_and_coloured_like_the_analogous_n2m1_labels(by_gid):
-    """theory.n3m2's candidate labels plus "other" are toysup's n=3, m=2 labels; without
-    ``labels`` the figure recognises them; shared labels keep the n=2, m=1 colours."""
-    assert (*N3M2_CANDIDATE_LABELS, "other") == N3M2_LABELS
+    """theory.n3m2's labels (the candidates', "superposition_other", "other") are toysup's
+    n=3, m=2 labels; without ``labels`` the figure recognises them; shared labels keep the
+    n=2, m=1 colours."""
+    assert N3M2_PHASES == N3M2_LABELS
+    assert (*N3M2_CANDIDATE_LABELS, "superposition_other", "other") == N3M2_LABELS
     assert tuple(PHASES) == N2M1_LABELS
     candidate, empirical = _maps(1, N3M2_LABELS)
     fig = phase_diagram(R, P, empirical, candidate=candidate)  # labels inferred
@@ -197,6 +213,7 @@ def test_column_size_stacks_the_panels_and_everything_fits():
         ({"importance": np.ones((2, 2))}, "importance must be a non-empty 1-D array"),
         ({"empirical": np.full((5, 7), "bogus")}, r"labels \['bogus'\] are not among"),
         ({"candidate_curve": (np.ones(3), np.ones(4))}, r"shapes \(3,\) and \(4,\)"),
+        ({"exact_curve": (np.ones(3), np.ones(2))}, r"exact_curve must be two 1-D arrays"),
         ({"labels": ("a", "a")}, "labels must be distinct"),
         ({"size": "poster"}, r"size must be one of \['column', 'page'\], got 'poster'"),
     ],

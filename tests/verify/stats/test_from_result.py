@@ -31,13 +31,30 @@ def test_superposition_test_of_a_result_is_the_test_of_its_arrays(result, config
     """Same seed, same model, same law: the same numbers, bit for bit."""
     direct = stats.superposition_test(
         result.W[config], result.b[config], result.features.density_array[config],
-        result.features.importance_array[config], n_samples=5000, seed=3,
+        result.features.importance_array[config], n_samples=5000, seed=3, loss="monte_carlo",
     )  # fmt: skip
     for via in (
-        stats.superposition_test(result, config, n_samples=5000, seed=3),
-        stats.superposition_test(result, config=config, n_samples=5000, seed=3),
+        stats.superposition_test(result, config, n_samples=5000, seed=3, loss="monte_carlo"),
+        stats.superposition_test(result, config=config, n_samples=5000, seed=3, loss="monte_carlo"),
     ):
         assert (via.p_value, via.loss, via.bound) == (direct.p_value, direct.loss, direct.bound)
+
+
+@pytest.mark.parametrize("config", [0, 1])
+def test_exact_test_of_a_result_keeps_the_seed_of_least_exact_loss(result, config):
+    """With the exact loss (the default here: ReLU, n = 5) the tested seed is the one of least
+    exact expected loss — the trainer kept its seed by a Monte Carlo estimate."""
+    from theory.landscape import expected_loss
+
+    p = result.features.density_array[config]
+    imp = result.features.importance_array[config]
+    exact = [
+        float(expected_loss(np.asarray(w, float), np.asarray(b, float), p, imp))
+        for w, b in zip(result.seed_W[config], result.seed_b[config])
+    ]
+    via = stats.superposition_test(result, config)
+    assert via.loss_source == "exact" and via.n_samples == 0
+    assert via.loss == pytest.approx(min(exact), rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ state the sample size and the least power they accept.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -25,6 +26,9 @@ from verify.stats.decoders import holm_adjust
 from verify.stats.loss_problem import LossProblem, active_probability, loss_range, sample_active
 
 ALPHA = 0.01
+#: The Monte Carlo test: these checks are about its size, power and intervals, so they ask for it
+#: (the default, loss="auto", uses the exact loss of these small models; tested at the end).
+mc_test = functools.partial(stats.superposition_test, loss="monte_carlo")
 ANTIPODAL = np.array([[1.0, -1.0]])  # n = 2, m = 1: an antipodal pair, in superposition
 
 
@@ -64,9 +68,7 @@ def test_size_at_the_no_superposition_optimum(importance, density, m, n_samples)
     # R = 200 seeds a level-0.01 test rejects at most 8 times (P(Bin(200, 0.01) > 8) < 0.001).
     W, b = no_superposition_solution(importance, density, m)
     rejections = sum(
-        stats.superposition_test(
-            W, b, density, importance, n_samples=n_samples, alpha=ALPHA, seed=seed
-        ).reject
+        mc_test(W, b, density, importance, n_samples=n_samples, alpha=ALPHA, seed=seed).reject
         for seed in range(200)
     )
     assert rejections <= binomial_limit(200)
@@ -82,9 +84,7 @@ def test_t_test_is_anti_conservative_where_betting_is_not():
     def rate(method):
         return np.mean(
             [
-                stats.superposition_test(
-                    W, b, 0.01, np.ones(10), n_samples=30, method=method, seed=s
-                ).reject
+                mc_test(W, b, 0.01, np.ones(10), n_samples=30, method=method, seed=s).reject
                 for s in range(200)
             ]
         )
@@ -102,9 +102,7 @@ def test_linear_models_never_beat_the_bound():
     for seed in range(100):
         W = rng.normal(size=(3, 6)) / math.sqrt(3)
         b = (np.eye(6) - W.T @ W) @ np.full(6, density / 2)  # the best bias for this W
-        result = stats.superposition_test(
-            W, b, density, importance, n_samples=300, seed=seed, activation="linear"
-        )
+        result = mc_test(W, b, density, importance, n_samples=300, seed=seed, activation="linear")
         assert result.loss_interval[0] <= linear_expected_loss(W, b, importance, density) + 0.05
         rejections += result.reject
     assert rejections <= binomial_limit(100)
@@ -115,9 +113,7 @@ def test_power_on_the_antipodal_pair(density):
     # W = [1, -1], b = 0 loses p²/3 against B = p/3 - p²/4 (docs/theory_bounds.md §2). With 1000 active
     # samples the betting test rejects for every one of 50 seeds (power >= 0.9 is what we claim).
     results = [
-        stats.superposition_test(
-            ANTIPODAL, np.zeros(2), density, np.ones(2), n_samples=1000, seed=s
-        )
+        mc_test(ANTIPODAL, np.zeros(2), density, np.ones(2), n_samples=1000, seed=s)
         for s in range(50)
     ]
     assert np.mean([r.reject for r in results]) >= 0.9
@@ -126,7 +122,7 @@ def test_power_on_the_antipodal_pair(density):
 def test_power_on_the_pentagon():
     # Unit pentagon, b = 0, density 0.05: loss ≈ 0.011 against B = 0.048 (n=5, m=2).
     results = [
-        stats.superposition_test(pentagon(), np.zeros(5), 0.05, np.ones(5), n_samples=2000, seed=s)
+        mc_test(pentagon(), np.zeros(5), 0.05, np.ones(5), n_samples=2000, seed=s)
         for s in range(20)
     ]
     assert all(r.reject for r in results)
@@ -140,9 +136,7 @@ def test_interval_covers_the_exact_loss():
     exact = density**2 / 3
     misses = upper_misses = 0
     for seed in range(200):
-        r = stats.superposition_test(
-            ANTIPODAL, np.zeros(2), density, np.ones(2), n_samples=300, seed=seed
-        )
+        r = mc_test(ANTIPODAL, np.zeros(2), density, np.ones(2), n_samples=300, seed=seed)
         misses += not (r.loss_interval[0] <= exact <= r.loss_interval[1])
         upper_misses += exact > r.loss_upper
         assert r.loss_interval[0] <= r.loss <= r.loss_interval[1]
@@ -152,9 +146,7 @@ def test_interval_covers_the_exact_loss():
 
 @pytest.mark.parametrize("method", ["betting", "t"])
 def test_result_fields_are_consistent(method):
-    r = stats.superposition_test(
-        ANTIPODAL, np.zeros(2), 0.1, np.ones(2), n_samples=500, seed=3, method=method
-    )
+    r = mc_test(ANTIPODAL, np.zeros(2), 0.1, np.ones(2), n_samples=500, seed=3, method=method)
     assert r.bound == pytest.approx(0.1 / 3 - 0.01 / 4)
     assert r.active_probability == pytest.approx(1 - 0.9**2)
     assert r.reject == (r.p_value <= r.alpha)
@@ -166,29 +158,29 @@ def test_result_fields_are_consistent(method):
 
 
 def test_betting_statistic_gives_the_p_value():
-    r = stats.superposition_test(ANTIPODAL, np.zeros(2), 0.1, np.ones(2), n_samples=100, seed=0)
+    r = mc_test(ANTIPODAL, np.zeros(2), 0.1, np.ones(2), n_samples=100, seed=0)
     assert r.p_value == pytest.approx(min(1.0, math.exp(-r.statistic)))
 
 
 def test_no_bound_when_every_feature_fits():
     # m >= n: B = 0 and H0 (E[loss] >= 0) cannot be rejected.
-    r = stats.superposition_test(np.eye(3), np.zeros(3), 0.1, np.ones(3), n_samples=100)
+    r = mc_test(np.eye(3), np.zeros(3), 0.1, np.ones(3), n_samples=100)
     assert r.bound == 0.0 and r.p_value == 1.0 and not r.reject
 
 
 def test_reproducible_and_seed_dependent():
     args = (pentagon(), np.zeros(5), 0.05, np.ones(5))
-    a = stats.superposition_test(*args, n_samples=400, seed=7)
-    b = stats.superposition_test(*args, n_samples=400, seed=7)
-    c = stats.superposition_test(*args, n_samples=400, seed=8)
+    a = mc_test(*args, n_samples=400, seed=7)
+    b = mc_test(*args, n_samples=400, seed=7)
+    c = mc_test(*args, n_samples=400, seed=8)
     assert a == b
     assert a.loss != c.loss
 
 
 def test_torch_and_numpy_inputs_agree():
     W, b = pentagon(), -0.1 * np.ones(5)
-    a = stats.superposition_test(W, b, 0.05, np.ones(5), n_samples=300, seed=1)
-    t = stats.superposition_test(
+    a = mc_test(W, b, 0.05, np.ones(5), n_samples=300, seed=1)
+    t = mc_test(
         torch.tensor(W, dtype=torch.float64),
         torch.tensor(b),
         0.05,
@@ -201,7 +193,7 @@ def test_torch_and_numpy_inputs_agree():
 
 def test_per_feature_density_and_scalar_importance():
     p = np.array([0.05, 0.1, 0.2, 0.05, 0.1])
-    r = stats.superposition_test(pentagon(), np.zeros(5), p, 1.0, n_samples=300)
+    r = mc_test(pentagon(), np.zeros(5), p, 1.0, n_samples=300)
     assert r.bound == pytest.approx(no_superposition_loss(np.ones(5), p, 2))
 
 
@@ -269,9 +261,7 @@ def test_superposition_test_rejects_bad_input(kwargs, error, words):
     args: dict[str, Any] = dict(W=ANTIPODAL, b=np.zeros(2), density=0.1, importance=np.ones(2))
     args.update(kwargs)
     with pytest.raises(error) as info:
-        stats.superposition_test(
-            args.pop("W"), args.pop("b"), args.pop("density"), args.pop("importance"), **args
-        )
+        mc_test(args.pop("W"), args.pop("b"), args.pop("density"), args.pop("importance"), **args)
     assert words in str(info.value)
 
 
@@ -476,8 +466,7 @@ def test_slow_size_at_the_boundary_many_seeds():
     importance = 0.7 ** np.arange(20)
     W, b = no_superposition_solution(importance, 0.03, 5)
     rejections = sum(
-        stats.superposition_test(W, b, 0.03, importance, n_samples=1000, seed=s).reject
-        for s in range(1000)
+        mc_test(W, b, 0.03, importance, n_samples=1000, seed=s).reject for s in range(1000)
     )
     assert rejections <= binomial_limit(1000)
 
@@ -503,10 +492,87 @@ def test_slow_trained_models():
     assert not stats.represented_count_test(linear).reject
     for s in range(8):
         W, b = relu.seed_W[0, s], relu.seed_b[0, s]
-        assert stats.superposition_test(W, b, 0.05, importance, n_samples=20_000, seed=s).reject
+        assert mc_test(W, b, 0.05, importance, n_samples=20_000, seed=s).reject
         assert stats.decodability_test(*toy_data(W, 0.05, 5000, s), seed=s).reject
         Wl, bl = linear.seed_W[0, s], linear.seed_b[0, s]
-        result = stats.superposition_test(
-            Wl, bl, 0.05, importance, n_samples=20_000, seed=s, activation="linear"
-        )
+        result = mc_test(Wl, bl, 0.05, importance, n_samples=20_000, seed=s, activation="linear")
         assert not result.reject
+
+
+# --------------------------------------------------------------------------------------------
+# superposition_test with the exact loss (loss="exact" / "auto")
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("density", [0.003, 0.05, 0.3])
+def test_exact_loss_of_the_antipodal_pair_is_the_closed_form(density):
+    # W = [1, -1], b = 0 loses 2 p²/6 exactly (docs/theory_bounds.md §3): an independent closed
+    # form for theory.landscape; the verdict needs no samples.
+    r = stats.superposition_test(ANTIPODAL, np.zeros(2), density, np.ones(2))
+    assert r.loss_source == "exact" and r.n_samples == 0
+    assert r.loss == pytest.approx(density**2 / 3, rel=1e-12)
+    assert r.reject and r.p_value == 0.0
+    assert r.loss_stderr == 0.0 and r.loss_interval == (r.loss, r.loss) == (r.loss_upper,) * 2
+    assert r.statistic == pytest.approx(r.bound - r.loss) and r.gap == pytest.approx(r.statistic)
+    assert r.verdict.startswith("superposition: yes (exact loss")
+
+
+@pytest.mark.parametrize(("n", "m", "density"), [(2, 1, 0.01), (6, 2, 0.05), (10, 9, 0.01)])
+def test_exact_test_never_rejects_the_no_superposition_optimum(n, m, density):
+    # The optimum without superposition has E[loss] = B exactly (theory.bounds, an independent
+    # closed form): the exact loss must equal it to rounding and the verdict is "not shown".
+    importance = 0.8 ** np.arange(n)
+    W, b = no_superposition_solution(importance, density, m)
+    r = stats.superposition_test(W, b, density, importance)
+    assert r.loss_source == "exact"
+    scale = float(np.sum(importance * density)) / 3
+    assert abs(r.loss - r.bound) <= 1e-13 * scale
+    assert not r.reject and r.p_value == 1.0
+    assert r.verdict.startswith("superposition: not shown (exact loss")
+
+
+def test_exact_loss_lies_in_the_monte_carlo_interval():
+    # The pentagon at p = 0.05, b = -0.1 (docs/statistics.md §1.8): the Monte Carlo 99% interval
+    # covers the exact loss (checked on 20 fixed seeds; at most 2 misses expected at 1%).
+    W, b = pentagon(), np.full(5, -0.1)
+    exact = stats.superposition_test(W, b, 0.05, np.ones(5), loss="exact")
+    misses = 0
+    for seed in range(20):
+        mc = mc_test(W, b, 0.05, np.ones(5), n_samples=3000, seed=seed)
+        misses += not (mc.loss_interval[0] <= exact.loss <= mc.loss_interval[1])
+    assert misses <= 2
+    assert exact.reject
+
+
+def test_auto_uses_the_exact_loss_where_it_exists():
+    rng = np.random.default_rng(0)
+    relu12 = stats.superposition_test(rng.normal(size=(3, 12)) / 3, np.zeros(12), 0.02, 1.0)
+    assert relu12.loss_source == "exact"
+    relu13 = stats.superposition_test(np.eye(2, 13), np.zeros(13), 0.02, 1.0, n_samples=200)
+    assert relu13.loss_source == "monte_carlo" and relu13.n_samples == 200
+    linear = stats.superposition_test(
+        np.eye(2, 13), np.zeros(13), 0.02, 1.0, activation="linear", n_samples=200
+    )
+    assert linear.loss_source == "exact"
+    assert linear.loss == pytest.approx(
+        linear_expected_loss(np.eye(2, 13), np.zeros(13), np.ones(13), 0.02), rel=1e-12
+    )
+    mc = stats.superposition_test(ANTIPODAL, np.zeros(2), 0.1, np.ones(2), loss="monte_carlo")
+    assert mc.loss_source == "monte_carlo" and mc.n_samples == 100_000
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        (dict(loss="exactly"), ValueError, "loss must be one of 'auto', 'exact', 'monte_carlo'"),
+        (dict(loss=None), ValueError, "got None"),
+    ],
+)
+def test_bad_loss_option(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        stats.superposition_test(ANTIPODAL, np.zeros(2), 0.1, np.ones(2), **kwargs)
+
+
+def test_exact_loss_refused_beyond_twelve_relu_features():
+    with pytest.raises(ValueError, match=r"n <= 12 features .* n = 13"):
+        stats.superposition_test(np.eye(2, 13), np.zeros(13), 0.02, 1.0, loss="exact")
