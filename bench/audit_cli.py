@@ -188,7 +188,7 @@ def cases() -> list[Case]:
         name = job.module
 
         def add(argument: str, kind: str, call: Callable[[], Any], expect: Expect,
-                family: str) -> None:  # fmt: skip
+                family: str, name: str = name) -> None:  # fmt: skip
             out.append(Case(name, argument, kind, call, expect, group="cli", family=family))
 
         add("--out", "proc", _run(job, [], 2, out_arg=lambda f: "/proc/toysup-audit"),

@@ -48,6 +48,7 @@ class Progress:
         self.start = time.perf_counter()
         self._last_draw = self.start
         self._interval = min_interval_s if self.bar else line_interval_s
+        self.note = ""
         self._lock = threading.Lock()
         self._closed = False
 
@@ -61,13 +62,19 @@ class Progress:
                 self._last_draw = now
                 self._draw(now)
 
+    def set_note(self, note: str) -> None:
+        """A short status shown after the counts (e.g. the workers in use)."""
+        with self._lock:
+            self.note = note
+
     def _text(self, now: float) -> str:
         frac = min(self.done / self.total, 1.0)
         elapsed = now - self.start
         eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
         unit = f" {self.unit}" if self.unit else ""
         count = f"{min(self.done, self.total)}/{self.total}{unit}"
-        return f"{100 * frac:5.1f}% ({count}), {elapsed:.1f} s elapsed, eta {eta:.1f} s"
+        note = f", {self.note}" if self.note else ""
+        return f"{100 * frac:5.1f}% ({count}), {elapsed:.1f} s elapsed, eta {eta:.1f} s{note}"
 
     def _draw(self, now: float) -> None:
         frac = min(self.done / self.total, 1.0)

@@ -7,6 +7,8 @@
   cleaned by the next run.
 - :mod:`verify.job.runner`: :class:`Job` and :func:`run`: parse, check, lock, compute, write,
   swap, report; exit codes 0, 1 (the run failed), 2 (bad options), 130 (Ctrl-C), 143 (SIGTERM).
+- :mod:`verify.job.sweep`: ``--store``, ``--resume``, ``--scheduler`` for jobs that train through
+  :mod:`toysup.sweep`; their checks; running the sweeps into a store kept in ``--out``.
 - :mod:`verify.job.files`: strict JSON, figures in PNG, PDF and SVG, versions.
 """
 

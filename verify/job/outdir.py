@@ -16,6 +16,11 @@ The rules (docs/conventions.md, "Jobs"):
   moved into place, or else the previous run is put back.
 - Temporaries left by a killed run are removed by the next run (it holds the lock, so nobody
   else can be writing them).
+- *Kept entries* (``keep=["sweep.zarr"]``): written in the final directory in place, not in the
+  temporary one, because they must outlive a killed run (a resumable store,
+  :mod:`verify.job.sweep`). A directory holding only kept entries counts as an earlier run; at
+  the swap they move into the new directory; a run killed between that move and the swap gets
+  them back from the temporary directory.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import errno
 import fcntl
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -70,7 +76,13 @@ class OutputDir:
     # leaving the block without commit (an error, Ctrl-C) removes the temporary directory
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, option: str = "--out") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        option: str = "--out",
+        keep: Sequence[str] = (),
+    ) -> None:
         text = os.fspath(path)
         if not isinstance(text, str) or not text.strip():
             raise OutputDirError(f"{option} must name a directory, got {text!r}")
@@ -83,6 +95,10 @@ class OutputDir:
         self._lock_path = self.parent / f".{self.path.name}.lock"
         self._lock_fd: int | None = None
         self._committed = False
+        self.keep = tuple(keep)
+        for name in self.keep:
+            if not isinstance(name, str) or name in ("", ".", "..", MARKER) or "/" in name:
+                raise ValueError(f"keep must name entries of {option}, got {name!r}")
 
     # -------------------------------------------------------------------------- checks
     def check(self) -> None:
@@ -91,7 +107,8 @@ class OutputDir:
         out, option = self.path, self.option
         if out.exists() and not out.is_dir():
             raise OutputDirError(f"{option} {out} exists and is not a directory")
-        if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        foreign = out.is_dir() and any(not self._kept(p.name) for p in out.iterdir())
+        if foreign and not (out / MARKER).is_file():
             raise OutputDirError(
                 f"{option} {out} is not empty and holds no earlier run (no {MARKER}); "
                 "choose another directory"
@@ -103,6 +120,10 @@ class OutputDir:
             raise OutputDirError(f"{option} {out}: {ancestor} is a file, not a directory")
         if not os.access(ancestor, os.W_OK | os.X_OK):
             raise OutputDirError(f"{option} {out}: cannot write in {ancestor}")
+
+    def _kept(self, name: str) -> bool:
+        """A kept entry, or a temporary its writer left beside it (``.<entry>.*``)."""
+        return any(name == k or name.startswith(f".{k}.") for k in self.keep)
 
     # -------------------------------------------------------------------------- lifecycle
     def __enter__(self) -> OutputDir:
@@ -149,6 +170,9 @@ class OutputDir:
         if not (self.tmp / MARKER).is_file():
             raise RuntimeError(f"{self.tmp} has no {MARKER}: the run is incomplete")
         out = self.path
+        for name in self.keep:  # kept entries move with the new directory
+            if (out / name).exists() and not (self.tmp / name).exists():
+                os.replace(out / name, self.tmp / name)
         if out.exists():
             if _exchange(self.tmp, out):  # out is now the new run, tmp the previous one
                 shutil.rmtree(self.tmp, ignore_errors=True)
@@ -236,6 +260,14 @@ class OutputDir:
             elif previous:  # killed after the first rename of an older layout: put it back
                 src = previous[0] / "run" if (previous[0] / "run").is_dir() else previous[0]
                 os.replace(src, self.path)
+        for name in self.keep:  # killed after moving a kept entry, before the swap: put it back
+            if (self.path / name).exists():
+                continue
+            holders = [p for p in self._temporaries() if (p / name).exists()]
+            if holders:
+                self.path.mkdir(exist_ok=True)
+                newest = max(holders, key=lambda p: (p / name).stat().st_mtime)
+                os.replace(newest / name, self.path / name)
         for p in self._temporaries():
             shutil.rmtree(p, ignore_errors=True)
 

@@ -18,7 +18,7 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,8 @@ class Job(Generic[S, R]):
       last; return the names written.
     - ``report(result, out, files)``: the text printed at the end (unless ``--quiet``).
     - ``failure_hint``: appended to the one-line message when training diverges.
+    - ``keep(args)``: entries of ``--out`` kept across runs and written in place (a resumable
+      store, :func:`verify.job.sweep.kept_entries`); see :class:`~verify.job.outdir.OutputDir`.
     """
 
     prog: str
@@ -60,6 +62,7 @@ class Job(Generic[S, R]):
     report: Callable[[R, Path, list[Path]], str]
     memory: Callable[[S], Mapping[str, float]] | None = None
     failure_hint: str = "lower --lr, or check the densities and importances"
+    keep: Callable[[argparse.Namespace], Sequence[str]] | None = None
 
 
 def progress_option(args: argparse.Namespace) -> bool | None:
@@ -89,7 +92,7 @@ def run(job: Job[S, R], argv: list[str] | None = None) -> int:
         settings = job.settings(args)
         if job.memory is not None:
             check_memory(job.memory(settings))
-        target = OutputDir(args.out)
+        target = OutputDir(args.out, keep=job.keep(args) if job.keep is not None else ())
         target.open()
     except (ValueError, TypeError) as exc:  # OutputDirError is a ValueError
         return fail(EXIT_USAGE, f"error: {exc}")
