@@ -65,7 +65,10 @@ def test_summary_and_config(quick_run):
     assert summary["runtime_s"] == pytest.approx(sum(e["runtime"] for e in index["figures"]))
     files = {"summary.json", "figures.json", "config.json"}
     files |= {name for entry in index["figures"] for name in entry["files"]}
-    assert set(summary["files"]) == files == {p.name for p in out.iterdir()}
+    assert set(summary["files"]) == files == {p.name for p in out.iterdir()} - {"sweep.zarr"}
+    sweep = summary["sweep"]  # one sweep (one task) per training run of a figure
+    assert (sweep["tasks"], sweep["tasks_run"], sweep["tasks_reused"]) == (2, 2, 0)
+    assert sweep["scheduler"] == "threads" and (out / "sweep.zarr").is_dir()
     config = json.loads((out / "config.json").read_text())
     assert config["command"][:3] == ["python", "-m", "verify.paper_figures"]
     (trained,) = config["figures"]["privileged_basis"]["trained"]
@@ -85,16 +88,25 @@ def test_data_files_hold_what_the_figures_are_drawn_from(quick_run):
     assert list(figures) == ["privileged_basis"]
 
 
-def test_one_figure_alone_reproduces_the_full_run(quick_run):
-    """A figure's seed comes from the base seed and its name, so computing it alone (as --only
-    does) gives the data of a run with other figures, bit for bit on CPU."""
+def test_one_figure_alone_reproduces_the_full_run_and_resumes(quick_run, tmp_path):
+    """A figure's runs are the same sweep tasks whatever else runs (their seeds derive from the
+    base seed, the figure's name and the configurations), so --only makes the same data, bit
+    for bit on CPU; --resume then reuses the stored task and trains nothing."""
     out, _, _ = quick_run
-    spec = FIGURES["dimensionality"]
-    alone = spec.compute(spec.settings("quick"), Context(seed=0, progress=False)).arrays
-    with np.load(out / "dimensionality.npz", allow_pickle=False) as stored:
-        assert set(stored.files) == set(alone)
-        for key in stored.files:
-            np.testing.assert_array_equal(stored[key], alone[key], err_msg=key)
+    alone = tmp_path / "alone"
+    args = ["--out", str(alone), "--quick", "--quiet", "--workers", "1", "--only", "dimensionality"]
+    for resume in ([], ["--resume"]):
+        assert main([*args, *resume]) == 0
+        with np.load(out / "dimensionality.npz") as a, np.load(alone / "dimensionality.npz") as b:
+            assert set(a.files) == set(b.files)
+            for key in a.files:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    sweep = json.loads((alone / "summary.json").read_text())["sweep"]
+    assert (sweep["tasks"], sweep["tasks_run"], sweep["tasks_reused"]) == (1, 0, 1)
+    # a store of other figures cannot be resumed with these: refused before anything is written
+    other = ["--out", str(alone), "--quick", "--resume", "--only", "privileged_basis"]
+    assert main(other) == 2
+    assert json.loads((alone / "summary.json").read_text())["figures"] == ["dimensionality"]
 
 
 def test_report_table(quick_run):
@@ -115,6 +127,7 @@ def test_report_table(quick_run):
         (["--seed", "-1"], "--seed"),
         (["--device", "tpu"], "device"),
         (["--frobnicate"], "unrecognized arguments"),
+        (["--scheduler", "udp://x"], "--scheduler must be 'local' or a Dask scheduler address"),
     ],
 )
 def test_bad_options_exit_2_and_write_nothing(tmp_path, capsys, args, message):
@@ -127,7 +140,8 @@ def test_bad_options_exit_2_and_write_nothing(tmp_path, capsys, args, message):
 def test_help_lists_every_figure(capsys):
     assert main(["--help"]) == 0
     text = capsys.readouterr().out
-    for option in ("--out", "--only", "--quick", "--seed", "--device", "--workers", "--quiet"):
+    for option in ("--out", "--only", "--quick", "--seed", "--device", "--workers", "--quiet",
+                   "--store", "--resume", "--scheduler"):  # fmt: skip
         assert option in text
     for name in NAMES:
         assert re.search(rf"^  {name}\s", text, re.M), name

@@ -102,7 +102,7 @@ class Context:
     device: str = "auto"
     workers: int | None = None
     progress: bool | None = None
-    trained: Mapping[str, Trained] = field(default_factory=dict)
+    trained: Mapping[str, Any] = field(default_factory=dict)
 
     def seed_for(self, name: str, stream: int = 0) -> int:
         """The training seed of figure ``name`` (and of its ``stream``-th training run): derived

@@ -4,6 +4,8 @@ Per figure NAME: ``NAME.npz`` (the arrays it is drawn from, no pickle) and its i
 PDF and SVG (one or more stems); ``figures.json`` (the index: one entry per figure with its
 settings, the paper's, its files, runtime and key numbers), ``config.json`` (the command and
 every toysup configuration trained) and ``summary.json`` (written last: the run is complete).
+The models are trained as sweeps into ``sweep.zarr`` (:mod:`verify.paper_figures.sweeps`:
+``--store``, ``--resume``, ``--scheduler``), kept across runs.
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ from typing import Any
 import numpy as np
 
 from verify import job
+from verify.job.sweep import add_sweep_options, check_sweep_options, kept_entries
 from verify.paper_figures._common import SIZES, Context, FigureData, FigureSpec, settings_dict
 from verify.paper_figures.registry import FIGURES, NAMES
+from verify.paper_figures.sweeps import (
+    SweepTraining,
+    figure_sweeps,
+    train_sweeps,
+    training_seconds,
+)
 
 SCHEMA = 1
 DEFAULT_OUT = "paper_figures_out"
@@ -64,10 +73,11 @@ class Made:
 
 @dataclass(frozen=True)
 class PaperFigures:
-    """A run's computed figures, at ``size``."""
+    """A run's computed figures, at ``size``, and what the sweep trained."""
 
     size: str
     made: list[Made]
+    sweep: SweepTraining | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     job.add_common_options(parser, default_out=DEFAULT_OUT)
+    add_sweep_options(parser)
     parser.add_argument(
         "--only",
         nargs="+",
@@ -103,7 +114,16 @@ class _Formatter(job.HelpFormatter, argparse.RawDescriptionHelpFormatter):
 
 def settings_from_args(args: argparse.Namespace) -> PaperFiguresSettings:
     names = NAMES if args.only is None else tuple(args.only)
-    return PaperFiguresSettings(names=names, size="quick" if args.quick else "default")
+    settings = PaperFiguresSettings(names=names, size="quick" if args.quick else "default")
+    check_sweep_options(args, figure_sweeps(settings.names, settings.size, _context(args)))
+    return settings
+
+
+def _context(args: argparse.Namespace, trained: Any = None) -> Context:
+    return Context(
+        seed=args.seed, device=args.device, workers=args.workers,
+        progress=job.progress_option(args), trained=trained or {},
+    )  # fmt: skip
 
 
 def memory_estimate(settings: PaperFiguresSettings) -> dict[str, float]:
@@ -115,22 +135,24 @@ def memory_estimate(settings: PaperFiguresSettings) -> dict[str, float]:
 
 
 def compute(settings: PaperFiguresSettings, args: argparse.Namespace) -> PaperFigures:
-    ctx = Context(
-        seed=args.seed, device=args.device, workers=args.workers,
-        progress=job.progress_option(args),
-    )  # fmt: skip
+    """Train every figure's models as sweeps into the store, then compute each figure from
+    them; a figure's ``compute_s`` includes the sweep's time on its models."""
+    trained = train_sweeps(settings.names, settings.size, _context(args), args)
+    ctx = _context(args, trained.trained)
     made = []
     for name in settings.names:
         spec = FIGURES[name]
         figure_settings = settings.figure_settings(name)
         wall, cpu = time.perf_counter(), time.process_time()
         data = spec.compute(figure_settings, ctx)
+        training_s = training_seconds(name, trained)
         timings = {
-            "compute_s": time.perf_counter() - wall,
+            "training_s": training_s,
+            "compute_s": time.perf_counter() - wall + training_s,
             "compute_cpu_s": time.process_time() - cpu,
         }
         made.append(Made(spec, figure_settings, data, timings))
-    return PaperFigures(settings.size, made)
+    return PaperFigures(settings.size, made, trained)
 
 
 def write_files(run: PaperFigures, tmp: Path, argv: list[str]) -> list[str]:
@@ -165,9 +187,10 @@ def write_files(run: PaperFigures, tmp: Path, argv: list[str]) -> list[str]:
         "size": run.size,
         "figures": [item.spec.name for item in run.made],
         "runtime_s": sum(e["runtime"] for e in entries),
-        "cpu_s": sum(e["timings"]["compute_cpu_s"] + e["timings"]["render_cpu_s"] for e in entries),
+        "cpu_s": time.process_time(),  # the whole process, every thread
         "timings": {f"{e['name']}_s": e["runtime"] for e in entries},
         "device": devices[0] if len(devices) == 1 else devices,
+        "sweep": None if run.sweep is None else run.sweep.summary,
         "files": names,
         "versions": job.versions(),
     }
@@ -239,6 +262,7 @@ JOB: job.Job[PaperFiguresSettings, PaperFigures] = job.Job(
     write=write_files,
     report=report,
     failure_hint="try another --seed",
+    keep=kept_entries,
 )
 
 
