@@ -138,7 +138,7 @@ def compute(settings: PaperFiguresSettings, args: argparse.Namespace) -> PaperFi
     """Train every figure's models as sweeps into the store, then compute each figure from
     them; a figure's ``compute_s`` includes the sweep's time on its models."""
     trained = train_sweeps(settings.names, settings.size, _context(args), args)
-    ctx = _context(args, trained.trained)
+    ctx = _context(args, None if trained is None else trained.trained)
     made = []
     for name in settings.names:
         spec = FIGURES[name]

@@ -3,27 +3,24 @@
 
 Every training run a figure declares (``trainings(settings, ctx)``) becomes one sweep named
 ``<figure>_<key>`` with a single axis ``config`` over its configurations, trained as one task (so
-its configurations are batched as the figure batches them); the phase diagrams' grids are
-:func:`verify.diagram.diagram_sweep`. All sweeps of a run live in one Zarr group (``--store``,
-default ``OUT/sweep.zarr``); ``--resume`` reuses the finished ones. The figures are then computed
-from the models read back from the store.
+its configurations are batched as the figure batches them). All sweeps of a run live in one Zarr
+group (``--store``, default ``OUT/sweep.zarr``); ``--resume`` reuses the finished ones. The
+figures are then computed from the models read back from the store. The phase diagrams train
+their grids with :func:`verify.diagram.run_diagram`, outside the store.
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from verify.diagram import DiagramSettings, GridTraining, diagram_sweep
 from verify.job.sweep import run_sweeps
 from verify.paper_figures._common import Context, Trained, Training, sweep_name
 from verify.paper_figures.registry import FIGURES
-
-#: The key of a phase diagram's grid among its figure's sweeps.
-GRID = "grid"
 
 
 def as_sweep(item: Training) -> Any:
@@ -32,8 +29,7 @@ def as_sweep(item: Training) -> Any:
     from toysup.sweep import Axis, Sweep
 
     f = item.features
-    density = f.density_array  # (C, n)
-    rows = [row.tolist() for row in density]
+    rows = [row.tolist() for row in f.density_array]  # (C, n)
     base = replace(f, n_instances=1, density=rows[0], importance=f.importance_array[0].tolist())
     axis = Axis("config", rows, field="density", labels=list(range(len(rows))))
     return Sweep(
@@ -47,20 +43,11 @@ def as_sweep(item: Training) -> Any:
 
 def figure_sweeps(names: tuple[str, ...], size: str, ctx: Context) -> dict[str, Any]:
     """``{sweep name: Sweep}`` of every figure in ``names``, at ``size``."""
-    sweeps: dict[str, Any] = {}
-    for name in names:
-        settings = FIGURES[name].settings(size)
-        if isinstance(settings, DiagramSettings):
-            sweeps[sweep_name(name, GRID)] = diagram_sweep(phase_settings(settings, ctx))
-            continue
-        for item in FIGURES[name].trainings(settings, ctx):
-            sweeps[sweep_name(name, item.key)] = as_sweep(item)
-    return sweeps
-
-
-def phase_settings(settings: DiagramSettings, ctx: Context) -> DiagramSettings:
-    """A phase figure's diagram settings with the run's device and base seed."""
-    return replace(settings, device=ctx.device, seed=ctx.seed)
+    return {
+        sweep_name(name, item.key): as_sweep(item)
+        for name in names
+        for item in FIGURES[name].trainings(FIGURES[name].settings(size), ctx)
+    }
 
 
 def trained_from_arrays(arrays: dict[str, Any], device: str) -> Trained:
@@ -89,43 +76,41 @@ def trained_from_arrays(arrays: dict[str, Any], device: str) -> Trained:
     )
 
 
+def store_device(store: Path) -> str:
+    """The device the store's tasks were trained on (from their records; joined with ', '
+    where they differ)."""
+    from toysup.sweep.store import read_manifest
+
+    devices = {str(r.get("info", {}).get("device")) for r in read_manifest(store).values()}
+    return ", ".join(sorted(devices))
+
+
 @dataclass(frozen=True)
 class SweepTraining:
-    """What the sweep trained: results by sweep name (:class:`Trained`, or a
-    :class:`~verify.diagram.GridTraining` for a phase grid), seconds per sweep, and the summary
-    for ``summary.json``'s ``sweep`` key."""
+    """What the sweep trained: results by sweep name, seconds per sweep, and the summary for
+    ``summary.json``'s ``sweep`` key (``tasks``, ``tasks_run``, ``tasks_reused``,
+    ``scheduler``, ...)."""
 
-    trained: dict[str, Any]
+    trained: dict[str, Trained]
     seconds: dict[str, float]
     summary: dict[str, Any]
 
 
 def train_sweeps(
     names: tuple[str, ...], size: str, ctx: Context, args: argparse.Namespace
-) -> SweepTraining:
-    """Run the figures' sweeps into the store and read the models back."""
+) -> SweepTraining | None:
+    """Run the figures' sweeps into the store and read the models back (None if the figures
+    have no runs for the store, e.g. only phase diagrams)."""
     sweeps = figure_sweeps(names, size, ctx)
+    if not sweeps:
+        return None
     done = run_sweeps(sweeps, args, progress=ctx.progress)
-    trained: dict[str, Any] = {}
-    seconds = {}
+    trained, seconds = {}, {}
     for name, arrays in done.arrays.items():
         report = done.reports[name]
-        device = str(done.info[name].get("device", "cpu"))
         seconds[name] = float(report.wall_s)
-        if name.endswith(f"_{GRID}"):
-            trained[name] = GridTraining(
-                seed_W=arrays["seed_W"],
-                seed_b=arrays["seed_b"],
-                seed_loss=arrays["seed_loss"],
-                info=dict(done.info[name], workers=report.workers),
-                seconds=report.wall_s,
-                sweep=report.to_dict(),
-            )
-        else:
-            trained[name] = trained_from_arrays(arrays, device)
-    summary = {key: done.summary[key] for key in ("tasks", "tasks_run", "tasks_reused")}
-    summary |= {key: value for key, value in done.summary.items() if key not in summary}
-    return SweepTraining(trained, seconds, summary)
+        trained[name] = trained_from_arrays(arrays, store_device(report.store))
+    return SweepTraining(trained, seconds, dict(done.summary))
 
 
 def training_seconds(figure: str, training: SweepTraining | None) -> float:
