@@ -450,7 +450,10 @@ def paper_figure_headline(name: str, r: dict[str, Any]) -> str:
             f"{_values(r['represented'])}"
         )
     if name == "absolute_value":
-        return f"computed {_values(r['computed'])} (m/2 = {r['half_the_neurons']:g})"
+        return (
+            f"computed for both signs {_values(r['computed'])}, at least partly "
+            f"{_values(r['partly_computed'])} (m/2 = {r['half_the_neurons']:g})"
+        )
     if name == "correlated":
         k = r["seeds"]
         return (
