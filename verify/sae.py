@@ -1,18 +1,28 @@
 """Scoring SAEs against the true features of the toy model they read (docs/sae.md, "Recovery").
 
-The toy model's feature i points along ``W[:, i]`` in the hidden space (``ReLU(W[:, i])`` for the
-privileged-basis model ``h = ReLU(W x)``: what the feature alone produces). A feature is
-*represented* when ``‖W_i‖ > 0.5`` (:data:`toysup.metrics.REPRESENTED_THRESHOLD`). Per
-configuration and SAE seed:
+**The truth** (:func:`true_features`). Feature i's direction in the hidden space is what the
+feature alone produces there: ``W[:, i]`` for ``h = W x``, ``ReLU(W[:, i])`` for the
+privileged-basis model ``h = ReLU(W x)``. With signed values (``FeatureConfig(values="signed")``)
+a feature has two directions, ``act(+W[:, i])`` and ``act(−W[:, i])``: an SAE's codes are
+non-negative, so it needs a latent for each sign. A direction is *present* when its norm exceeds
+``0.5`` (:data:`toysup.metrics.REPRESENTED_THRESHOLD`: ``‖W_i‖ > 0.5`` for ``h = W x``,
+``‖ReLU(W_i)‖ > 0.5`` in the privileged basis, where it is the feature's gain through the model,
+``x'_i = f(‖ReLU(W_i)‖² x_i + …)``); a feature is *represented* when one of its directions is.
+The features of a correlated set take independent values, so each member is a feature of its
+own; whether an SAE learns the set's joint direction instead is measured beside
+(``seed_set_latents``). Per configuration and SAE seed:
 
-- **matching**: the cosine matrix between the represented features' unit directions and the
-  SAE's unit decoder columns; a one-to-one matching maximising the summed cosine (Hungarian
-  algorithm, ``scipy.optimize.linear_sum_assignment``).
-- **mcc**: mean matched cosine over the represented features (an unmatched feature, when the
-  SAE has fewer latents than features, counts 0); **mmcs**: mean over features of the best cosine
+- **matching**: the cosine matrix between the present directions and the SAE's unit decoder
+  columns; a one-to-one matching maximising the summed cosine (Hungarian algorithm,
+  ``scipy.optimize.linear_sum_assignment``).
+- **mcc**: mean matched cosine over the present directions (an unmatched one, when the SAE has
+  fewer latents than directions, counts 0); **mmcs**: mean over directions of the best cosine
   with any latent, not one-to-one (Sharkey et al. 2022).
-- **recovered**: features whose matched cosine is ≥ ``threshold`` (default 0.9), with the counts
-  at :data:`SENSITIVITY_THRESHOLDS` to show how much hangs on it.
+- **recovered**: features all of whose present directions have a matched cosine ≥ ``threshold``
+  (default 0.9), with the counts at :data:`SENSITIVITY_THRESHOLDS` to show how much hangs on it.
+- **set_latents** (correlated sets of unit values only, else NaN): sets whose joint direction
+  ``act(Σ_{i∈set} W_i)`` has a latent within ``threshold`` cosine that is closer to it than to
+  every member.
 - on ``n_samples`` fresh examples: **l0** (active latents per example); **dead** latents (never
   active) and **dense** latents (active more than :data:`DENSE_FACTOR` times as often as the
   densest feature, i.e. standing for no single feature); **mse**, **fvu** (fraction of variance
@@ -28,6 +38,7 @@ Every statistic is computed per seed; means and t-intervals over seeds come from
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +84,7 @@ SEED_STATISTICS = (
     "shrinkage",
     "spliced_loss",
     "loss_recovered",
+    "set_latents",
 )
 
 
@@ -82,8 +94,9 @@ class RecoveryResult(Summarized):
     K sensitivity thresholds.
 
     Headline arrays (C,): ``mcc`` (mean over seeds), ``recovered`` (median over seeds, an
-    integer; the lower median for even S), ``represented``, ``l0`` (mean), ``dead`` (median,
-    integer). Every per-seed statistic is ``seed_<name>`` (C, S) for ``name`` in
+    integer; the lower median for even S), ``represented``, ``directions`` (present directions:
+    ``represented`` for unit values, up to twice it for signed ones), ``l0`` (mean), ``dead``
+    (median, integer). Every per-seed statistic is ``seed_<name>`` (C, S) for ``name`` in
     :data:`SEED_STATISTICS`; :meth:`mean` and :meth:`interval` summarise it over seeds.
 
     Attributes:
@@ -92,8 +105,14 @@ class RecoveryResult(Summarized):
         n_hidden: m.
         toy_loss: (C,) the toy model's own loss on the evaluation examples; ablated_loss: (C,)
             its loss with ``h`` replaced by its mean.
-        feature_cosine: (C, S, n) each feature's matched cosine (NaN: not represented).
-        matched_latent: (C, S, n) the latent matched to each feature (-1: none).
+        feature_cosine: (C, S, n) each feature's matched cosine, the least over its present
+            directions (NaN: not represented).
+        direction_cosine: (C, S, n, K) the matched cosine of each direction (K = 1, or 2 for
+            signed values: ``+W_i``, ``−W_i``; NaN: not present); matched_latent: (C, S, n, K)
+            the latent matched to it (-1: none).
+        n_sets: (C,) correlated sets with at least two represented members (0 unless the
+            features come in correlated sets of unit values); ``seed_set_latents`` counts those
+            an SAE seed gives a latent of their own (NaN where ``n_sets`` is 0).
         thresholds: (K,); seed_recovered_at: (C, S, K) recovered counts at each threshold.
         threshold, level, n_samples, seed: settings.
 
@@ -104,6 +123,7 @@ class RecoveryResult(Summarized):
     density: NDArray[np.float64]
     n_hidden: int
     represented: NDArray[np.int64]
+    directions: NDArray[np.int64]
     mcc: NDArray[np.float64]
     recovered: NDArray[np.int64]
     l0: NDArray[np.float64]
@@ -120,9 +140,12 @@ class RecoveryResult(Summarized):
     seed_shrinkage: NDArray[np.float64]
     seed_spliced_loss: NDArray[np.float64]
     seed_loss_recovered: NDArray[np.float64]
+    seed_set_latents: NDArray[np.float64]
+    n_sets: NDArray[np.int64]
     toy_loss: NDArray[np.float64]
     ablated_loss: NDArray[np.float64]
     feature_cosine: NDArray[np.float64]
+    direction_cosine: NDArray[np.float64]
     matched_latent: NDArray[np.int64]
     thresholds: NDArray[np.float64]
     seed_recovered_at: NDArray[np.int64]
@@ -225,16 +248,85 @@ def _check_level(level: Any) -> float:
     return float(level)
 
 
-def true_directions(toy: TrainResult) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """The features' directions in the hidden space (C, m, n) (``W``, or ``ReLU(W)`` for
-    ``h = ReLU(W x)``) and which are represented (C, n): ``‖W_i‖ > 0.5`` and a non-zero
-    direction."""
+@dataclass(frozen=True, eq=False)
+class TrueFeatures:
+    """The toy model's features as an SAE should find them (module docstring); C
+    configurations, n features, K signs (1 for unit values; 2, ``+`` then ``−``, for signed
+    ones).
+
+    Attributes:
+        directions: (C, m, n, K) ``act(s · W[:, i])`` for sign ``s`` (``act`` the identity or
+            ReLU, the toy model's hidden activation).
+        present: (C, n, K) the directions of norm > 0.5 (those an SAE is asked to find).
+        set_directions: (C, m, n_sets) ``act(Σ_{i∈set} W[:, i])`` of every correlated set (unit
+            values; otherwise no sets: shape (C, m, 0)); set_members: (n_sets, set_size).
+        set_present: (C, n_sets) sets with at least two represented members.
+    """
+
+    directions: NDArray[np.float64]
+    present: NDArray[np.bool_]
+    set_directions: NDArray[np.float64]
+    set_members: NDArray[np.int64]
+    set_present: NDArray[np.bool_]
+
+    @property
+    def represented(self) -> NDArray[np.bool_]:
+        """(C, n) features with a present direction."""
+        return np.asarray(self.present.any(-1))
+
+
+def true_features(toy: TrainResult) -> TrueFeatures:
+    """The true directions of ``toy``'s features in its hidden space (module docstring)."""
     W = np.asarray(toy.W, dtype=np.float64)
-    directions = np.maximum(W, 0.0) if hidden_activation(toy.model) == "relu" else W
-    represented = (np.linalg.norm(W, axis=1) > REPRESENTED_THRESHOLD) & (
-        np.linalg.norm(directions, axis=1) > 0
+    relu = hidden_activation(toy.model) == "relu"
+    signs = (1.0, -1.0) if signed_features(toy.features) else (1.0,)
+    directions = np.stack([np.maximum(s * W, 0.0) if relu else s * W for s in signs], axis=-1)
+    present = np.linalg.norm(directions, axis=1) > REPRESENTED_THRESHOLD  # (C, n, K)
+    C, m, n = W.shape
+    features = toy.features
+    if features.structure == "correlated" and not signed_features(features):
+        members = np.arange(n).reshape(-1, features.set_size)
+        joint = W[:, :, members].sum(-1)  # (C, m, n_sets)
+        set_directions = np.maximum(joint, 0.0) if relu else joint
+        set_present = present[:, members, 0].sum(-1) >= 2
+    else:
+        members = np.zeros((0, 1), dtype=np.int64)
+        set_directions = np.zeros((C, m, 0))
+        set_present = np.zeros((C, 0), dtype=bool)
+    return TrueFeatures(
+        directions=directions,
+        present=present,
+        set_directions=set_directions,
+        set_members=members.astype(np.int64),
+        set_present=set_present,
     )
-    return directions, represented
+
+
+def represented_count(toy: TrainResult) -> NDArray[np.int64]:
+    """(C,) represented features of each configuration (:func:`true_features`)."""
+    return true_features(toy).represented.sum(1).astype(np.int64)
+
+
+def set_latents(
+    truth: TrueFeatures, c: int, decoder: NDArray[np.float64], threshold: float
+) -> float:
+    """Correlated sets of configuration ``c`` (with two or more represented members) that have a
+    latent of their own: a decoder column (m, w) within ``threshold`` cosine of the set's joint
+    direction and closer to it than to each member's direction. NaN without such sets."""
+    sets = np.flatnonzero(truth.set_present[c])
+    if sets.size == 0:
+        return float("nan")
+    d = decoder / np.maximum(np.linalg.norm(decoder, axis=0, keepdims=True), 1e-300)
+
+    def unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
+        return v / np.maximum(np.linalg.norm(v, axis=0, keepdims=True), 1e-300)
+
+    joint = unit(truth.set_directions[c][:, sets]).T @ d  # (sets, w)
+    found = 0
+    for row, k in enumerate(sets):
+        members = unit(truth.directions[c][:, truth.set_members[k], 0]).T @ d  # (size, w)
+        found += bool(np.any((joint[row] >= threshold) & (joint[row] > members.max(0))))
+    return float(found)
 
 
 def match_features(
@@ -312,33 +404,33 @@ def recovery(
             f"these SAEs were trained on a different toy model: its W (shape "
             f"{sae.toy_W.shape}) differs from toy.W (shape {toy.W.shape})"
         )
-    directions, represented = true_directions(toy)
+    truth = true_features(toy)
     C, S = sae.n_configs, sae.n_seeds
-    n = toy.model.n_features
-    signed = signed_features(toy.features)
+    n, K = toy.model.n_features, truth.present.shape[2]
     thresholds = np.unique(np.append(SENSITIVITY_THRESHOLDS, threshold))
 
-    feature_cos = np.full((C, S, n), np.nan)
-    matched_latent = np.full((C, S, n), -1, dtype=np.int64)
-    seed_mmcs = np.zeros((C, S))
+    direction_cos = np.full((C, S, n, K), np.nan)
+    matched_latent = np.full((C, S, n, K), -1, dtype=np.int64)
+    seed_mcc = np.full((C, S), np.nan)
+    seed_mmcs = np.full((C, S), np.nan)
+    seed_sets = np.full((C, S), np.nan)
     for c in range(C):
-        rep = np.flatnonzero(represented[c])
+        index = np.argwhere(truth.present[c])  # (R, 2): feature, sign of each present direction
         for s in range(S):
-            if rep.size == 0:
-                seed_mmcs[c, s] = np.nan
+            decoder = np.asarray(sae.seed_W_dec[c, s], np.float64)
+            seed_sets[c, s] = set_latents(truth, c, decoder, threshold)
+            if index.size == 0:
                 continue
-            matched, latent, best = match_features(
-                directions[c][:, rep], np.asarray(sae.seed_W_dec[c, s], np.float64), signed=signed
-            )
-            feature_cos[c, s, rep] = matched
-            matched_latent[c, s, rep] = latent
-            seed_mmcs[c, s] = best.mean()
-    count = represented.sum(1)
-    with np.errstate(invalid="ignore"):
-        seed_mcc = np.where(
-            count[:, None] > 0, np.nansum(feature_cos, 2) / np.maximum(count, 1)[:, None], np.nan
-        )
+            targets = truth.directions[c][:, index[:, 0], index[:, 1]]  # (m, R)
+            matched, latent, best = match_features(targets, decoder)
+            direction_cos[c, s, index[:, 0], index[:, 1]] = matched
+            matched_latent[c, s, index[:, 0], index[:, 1]] = latent
+            seed_mcc[c, s], seed_mmcs[c, s] = matched.mean(), best.mean()
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: features not represented
+        feature_cos = np.nanmin(direction_cos, axis=3)  # a feature is as good as its worst sign
         at = np.nan_to_num(feature_cos, nan=-np.inf)[..., None] >= thresholds - 1e-12
+    count = truth.represented.sum(1)
     seed_recovered_at = at.sum(2).astype(np.int64)  # (C, S, K)
     seed_recovered = seed_recovered_at[
         :, :, int(np.flatnonzero(np.isclose(thresholds, threshold))[0])
@@ -350,7 +442,8 @@ def recovery(
         density=toy.features.density_array.mean(1),
         n_hidden=toy.model.n_hidden,
         represented=count.astype(np.int64),
-        mcc=np.nanmean(seed_mcc, 1) if np.isfinite(seed_mcc).any() else seed_mcc.mean(1),
+        directions=truth.present.sum((1, 2)).astype(np.int64),
+        mcc=seed_mcc.mean(1),
         recovered=_lower_median(seed_recovered),
         l0=samples["l0"].mean(1),
         dead=_lower_median(samples["dead"]),
@@ -366,9 +459,12 @@ def recovery(
         seed_shrinkage=samples["shrinkage"],
         seed_spliced_loss=samples["spliced_loss"],
         seed_loss_recovered=samples["loss_recovered"],
+        seed_set_latents=seed_sets,
+        n_sets=truth.set_present.sum(1).astype(np.int64),
         toy_loss=samples["toy_loss"],
         ablated_loss=samples["ablated_loss"],
         feature_cosine=feature_cos,
+        direction_cosine=direction_cos,
         matched_latent=matched_latent,
         thresholds=thresholds,
         seed_recovered_at=seed_recovered_at,
@@ -422,13 +518,16 @@ def _sample_statistics(
     fired = torch.zeros(C, S, w, dtype=dt)
     scale = 1.0 / toy.model.n_hidden if sae.training.loss_reduction == "mean" else 1.0
 
+    absolute = toy.training.target == "abs"
+
     def toy_loss(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """Σ_b Σ_i I_i (x_i − f(Wᵀh + b)_i)²: x (C, [S,] B, n), h (C, [S,] B, m)."""
+        """Σ_b Σ_i I_i (t_i − f(Wᵀh + b)_i)², t = x (or |x|): x (C, [S,] B, n), h (C, [S,] B, m)."""
         extra = h.ndim - 3
         Wc = W.view(C, *([1] * extra), *W.shape[1:])
         out = output(torch.einsum("...mn,...bm->...bn", Wc, h) + b.view(C, *([1] * extra), 1, -1))
         imp = importance.view(C, *([1] * extra), 1, -1)
-        return ((x - out).square() * imp).sum((-1, -2))
+        target = x.abs() if absolute else x
+        return ((target - out).square() * imp).sum((-1, -2))
 
     for x in _chunks(density, n_samples, gen, extras):
         h = hidden(W, x, activation)  # (C, B, m)

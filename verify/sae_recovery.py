@@ -6,6 +6,9 @@ TopK, JumpReLU) at several widths and sparsity levels on their hidden activation
 every SAE seed against the toy model's feature directions (:func:`verify.sae.recovery`). Beside
 them: the decodability test on the same models, and the same SAEs on an orthogonal control
 without superposition, which tells whether a failure comes from superposition or from density.
+The toy model is the basic one (``h = W x``) by default; ``--toy-model privileged`` reads the
+privileged-basis one (``h = ReLU(W x)``) instead, ``--toy-model both`` the two side by side on the
+same features.
 Writes summary.json, config.json, maps (NPZ, CSV) and figures (PNG, PDF, SVG) into ``--out``
 (docs/sae.md).
 """
@@ -21,7 +24,7 @@ from typing import Any
 from verify import job
 from verify.sae_job.output import report, write_files
 from verify.sae_job.run import RecoveryRun, run_recovery
-from verify.sae_job.settings import LARGE, RecoverySettings
+from verify.sae_job.settings import LARGE, PRIVILEGED_SETTINGS, TOY_MODELS, RecoverySettings
 
 DEFAULT_OUT = "sae_recovery_out"
 PROG = "python -m verify.sae_recovery"
@@ -36,6 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_common_options(parser, default_out=DEFAULT_OUT)
     add = parser.add_argument
     default = RecoverySettings()
+    add(
+        "--toy-model",
+        choices=("basic", "privileged", "both"),
+        default="basic",
+        help="which toy model the SAEs read: the basic one (h = W x, the default), the "
+        "privileged-basis one (h = ReLU(W x)), or both side by side (basic first)",
+    )
+    add(
+        "--privileged-settings",
+        choices=PRIVILEGED_SETTINGS,
+        default=default.privileged_settings,
+        help="SAE settings on the privileged-basis model: every one, the reference setting of "
+        "each kind, or auto (all when it is the only toy model, else the reference ones)",
+    )
     add(
         "--large",
         action="store_true",
@@ -104,6 +121,8 @@ def settings_from_args(args: argparse.Namespace) -> RecoverySettings:
             base[name] = tuple(value) if isinstance(value, list) else value
     if args.no_control:
         base["control"] = False
+    base["toy_models"] = tuple(TOY_MODELS) if args.toy_model == "both" else (args.toy_model,)
+    base["privileged_settings"] = args.privileged_settings
     return replace(RecoverySettings(), seed=args.seed, device=args.device, **base)
 
 

@@ -4,16 +4,15 @@ one rotated by a known angle, shrunk codes), and match_features' one-to-one matc
 from __future__ import annotations
 
 import dataclasses
-import types
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from tests.toysup.sae.conftest import hand_built_toy, random_orthogonal
-from toysup import TrainConfig
+from toysup import ModelConfig, TrainConfig
 from toysup.sae import SAEConfig, SAEResult
-from verify.sae import match_features, recovery, seed_interval, true_directions
+from verify.sae import match_features, recovery, seed_interval, true_features
 
 N_SAMPLES = 8192
 
@@ -121,7 +120,8 @@ def test_fewer_latents_than_features_and_unrepresented_features():
     assert r.represented[0] == 3 and r.recovered[0] == 2
     np.testing.assert_allclose(r.seed_mcc[0, 0], 2 / 3, atol=1e-6)  # the unmatched one counts 0
     assert (
-        np.isnan(r.feature_cosine[0, 0, 3]) and r.matched_latent[0, 0].tolist()[:3].count(-1) == 1
+        np.isnan(r.feature_cosine[0, 0, 3])
+        and r.matched_latent[0, 0, :3, 0].tolist().count(-1) == 1
     )
 
 
@@ -138,12 +138,124 @@ def test_match_features_is_one_to_one_and_optionally_sign_blind():
 
 
 def test_privileged_basis_truth_is_relu_of_the_columns():
-    W = np.array([[[1.0, -1.0], [0.5, 1.0]]])
-    toy = hand_built_toy(W, np.array([[0.1]]))
-    stand_in = types.SimpleNamespace(**{**toy.model.to_dict(), "hidden_activation": "relu"})
-    directions, represented = true_directions(dataclasses.replace(toy, model=stand_in))
-    np.testing.assert_array_equal(directions[0], [[1.0, 0.0], [0.5, 1.0]])
-    assert represented.tolist() == [[True, True]]
+    """h = ReLU(W x): feature i alone gives x_i ReLU(W_i), so that is its direction, and it is
+    represented when ‖ReLU(W_i)‖ > 0.5 (its gain through the model); feature 2 has ‖W_2‖ = 1 but
+    ‖ReLU(W_2)‖ = 0.3: represented in the basic model, not in the privileged basis."""
+    W = np.array([[[1.0, -1.0, 0.3], [0.5, 1.0, -0.954]]])
+    relu = ModelConfig(n_features=3, n_hidden=2, hidden_activation="relu")
+    truth = true_features(hand_built_toy(W, np.array([[0.1]]), model=relu))
+    # W is stored in float32 (a TrainResult's dtype)
+    np.testing.assert_allclose(
+        truth.directions[0, :, :, 0], [[1.0, 0.0, 0.3], [0.5, 1.0, 0.0]], rtol=1e-7
+    )
+    assert truth.represented.tolist() == [[True, True, False]]
+    basic = true_features(hand_built_toy(W, np.array([[0.1]])))
+    np.testing.assert_allclose(basic.directions[0, :, :, 0], W[0], rtol=1e-7)
+    assert basic.represented.tolist() == [[True, True, True]]
+
+
+def _signed_toy(W, p=0.2, *, model=None):
+    """A hand-built toy whose features take values uniform on [−1, 1]."""
+    toy = hand_built_toy(W, np.full((W.shape[0], 1), p), model=model)
+    return dataclasses.replace(toy, features=dataclasses.replace(toy.features, values="signed"))
+
+
+def test_signed_features_have_two_directions_and_need_both():
+    """Signed values: x_i W_i points along +W_i or −W_i, and an SAE's codes are non-negative, so
+    each feature has two true directions. A dictionary of ±W_i (2n latents, codes
+    ReLU(±W_iᵀh)) recovers all n features exactly; one of +W_i only recovers none of them (each
+    lacks its −W_i: MCC = n / 2n); one that has both but with −W_0 rotated to cosine 0.8 loses
+    feature 0 alone."""
+    n = 3
+    W = random_orthogonal(1, n, seed=6)
+    toy = _signed_toy(W)
+    truth = true_features(toy)
+    assert truth.directions.shape == (1, n, n, 2) and truth.present.all()
+    U = W[0]
+    both = np.concatenate([U, -U], axis=1)[None, None]  # (1, 1, m, 2n)
+    b_enc = np.full((1, 1, 2 * n), -1e-6)
+    r = recovery(
+        hand_built_sae(toy, SAEConfig(width=2 * n), np.swapaxes(both, 2, 3), both, b_enc=b_enc),
+        toy,
+        n_samples=N_SAMPLES,
+    )
+    assert r.represented[0] == n and r.directions[0] == 2 * n and r.recovered[0] == n
+    np.testing.assert_allclose(r.seed_mcc, 1.0, atol=1e-6)
+    np.testing.assert_allclose(r.seed_fvu, 0.0, atol=1e-9)  # ReLU(Wᵀh) − ReLU(−Wᵀh) = x
+    plus = U[None, None]
+    half = recovery(
+        hand_built_sae(toy, SAEConfig(width=n), np.swapaxes(plus, 2, 3), plus), toy, n_samples=256
+    )
+    assert half.recovered[0] == 0
+    np.testing.assert_allclose(half.seed_mcc, 0.5, atol=1e-6)
+    np.testing.assert_allclose(half.direction_cosine[0, 0, :, 0], 1.0, atol=1e-6)
+    assert np.all(half.direction_cosine[0, 0, :, 1] == 0) and np.all(half.feature_cosine == 0)
+    tilted = both.copy()
+    tilted[0, 0, :, n] = -(0.8 * U[:, 0] + 0.6 * U[:, 1])  # −W_0, rotated to cosine 0.8
+    r = recovery(
+        hand_built_sae(toy, SAEConfig(width=2 * n), np.swapaxes(tilted, 2, 3), tilted),
+        toy,
+        n_samples=256,
+    )
+    assert r.recovered[0] == n - 1
+    np.testing.assert_allclose(r.feature_cosine[0, 0], [0.8, 1.0, 1.0], atol=1e-6)
+
+
+def test_signed_features_in_the_privileged_basis():
+    """h = ReLU(W x) with signed values: feature i's directions are ReLU(W_i) and ReLU(−W_i);
+    a direction of norm ≤ 0.5 is not present (feature 0, all of whose weights are positive, is
+    invisible when negative: x_0 < 0 gives h = 0), and a feature is recovered when its present
+    directions are."""
+    W = np.array([[[1.0, 0.8, 0.0], [0.2, -0.8, 1.0]]])
+    relu = ModelConfig(n_features=3, n_hidden=2, hidden_activation="relu")
+    toy = _signed_toy(W, model=relu)
+    truth = true_features(toy)
+    assert truth.present.tolist() == [[[True, False], [True, True], [True, False]]]
+    D = np.array([[1.0, 0.2], [0.8, 0.0], [0.0, 0.8], [0.0, 1.0]]).T  # the 4 present directions
+    D = D / np.linalg.norm(D, axis=0)
+    r = recovery(
+        hand_built_sae(toy, SAEConfig(width=4), D.T[None, None], D[None, None]), toy, n_samples=256
+    )
+    assert r.directions[0] == 4 and r.recovered[0] == 3
+    np.testing.assert_allclose(r.seed_mcc, 1.0, atol=1e-12)
+
+
+def test_correlated_sets_are_scored_by_their_members_and_set_latents_are_counted():
+    """Correlated sets of two (n = 4, orthogonal W): the members are the true features. A
+    dictionary with the four members and one latent on the joint direction of set 0,
+    (W_0 + W_1)/√2, recovers all four and has one set latent; without it, none. Sets are only
+    defined for correlated structure (anticorrelated: NaN)."""
+    W = random_orthogonal(1, 4, seed=7)
+    U = W[0]
+    base = hand_built_toy(W, np.array([[0.1]]))
+
+    def structured(structure):
+        features = dataclasses.replace(base.features, structure=structure, set_size=2)
+        return dataclasses.replace(base, features=features)
+
+    toy = structured("correlated")
+    joint = (U[:, 0] + U[:, 1]) / np.sqrt(2)
+    with_set = np.concatenate([U, joint[:, None]], axis=1)[None, None]
+    r = recovery(
+        hand_built_sae(toy, SAEConfig(width=5), np.swapaxes(with_set, 2, 3), with_set),
+        toy,
+        n_samples=256,
+    )
+    assert r.recovered[0] == 4 and r.n_sets[0] == 2 and r.seed_set_latents[0, 0] == 1
+    members = U[None, None]
+    r = recovery(
+        hand_built_sae(toy, SAEConfig(width=4), np.swapaxes(members, 2, 3), members),
+        toy,
+        n_samples=256,
+    )
+    assert r.recovered[0] == 4 and r.seed_set_latents[0, 0] == 0
+    anti = structured("anticorrelated")
+    r = recovery(
+        hand_built_sae(anti, SAEConfig(width=4), np.swapaxes(members, 2, 3), members),
+        anti,
+        n_samples=256,
+    )
+    assert r.n_sets[0] == 0 and np.isnan(r.seed_set_latents).all()
 
 
 def test_dense_latents_are_counted():

@@ -80,6 +80,81 @@ def test_report_table(tmp_path, capsys):
     assert s["control"]["saes"] == [] and "control.png" not in s["files"]
 
 
+@pytest.fixture(scope="module")
+def both_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sae_both") / "out"
+    assert main([*TINY, "--out", str(out), "--quiet", "--toy-model", "both"]) == 0
+    return out, json.loads((out / "summary.json").read_text())
+
+
+def test_both_toy_models_side_by_side(both_run, tiny_run):
+    """--toy-model both: the schema-1 fields describe the basic model (the primary) exactly as a
+    basic-only run does (same seed: bit for bit on CPU), and ``targets`` adds the
+    privileged-basis one (h = ReLU(W x)) with its own toy model, SAEs, control and findings."""
+    out, s = both_run
+    _, basic_only = tiny_run
+    assert s["schema"] == 1 and s["toy_model"] == "basic" and s["hidden_activation"] == "none"
+    assert s["toy_models"] == ["basic", "privileged"] and list(s["targets"]) == s["toy_models"]
+
+    def timeless(block):  # runtimes differ between runs; everything else must not
+        if isinstance(block, dict):
+            return {k: timeless(v) for k, v in block.items() if k != "runtime_s"}
+        return [timeless(v) for v in block] if isinstance(block, list) else block
+
+    for key in ("toy", "saes", "control", "findings"):
+        assert timeless(s[key]) == timeless(basic_only[key]) == timeless(s["targets"]["basic"][key])
+    labels = [item["label"] for item in s["saes"]]
+    privileged = s["targets"]["privileged"]
+    assert privileged["hidden_activation"] == "relu"
+    assert privileged["model"]["hidden_activation"] == "relu"
+    assert [item["label"] for item in privileged["saes"]] == labels  # the reference settings
+    assert [c["label"] for c in privileged["control"]["saes"]] == labels
+    assert "identity" in privileged["control"]["model"]
+    assert privileged["findings"]["hidden_activation"] == "relu"
+    assert all(0 < a <= 1 for a in privileged["toy"]["basis_alignment"])
+    assert set(privileged["timings"]) == {"toy_s", "decodability_s", "saes_s", "control_s"}
+    # a different toy model: its W is not the basic one's
+    with np.load(out / "maps.npz", allow_pickle=False) as maps:
+        assert not np.array_equal(maps["basic_toy_W"], maps["privileged_toy_W"])
+        np.testing.assert_array_equal(maps["toy_W"], maps["basic_toy_W"])
+        for name in ("basic", "privileged"):
+            assert maps[f"{name}_recovered"].shape == (3, 2, 2)  # settings × densities × seeds
+            assert maps[f"{name}_control_mcc"].shape == (3, 2, 2)
+            np.testing.assert_allclose(
+                maps[f"{name}_recovered"].mean(2)[0],
+                s["targets"][name]["saes"][0]["recovered"]["mean"],
+            )
+    with (out / "maps.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * (3 + 3) * 2
+    assert {r["toy_model"] for r in rows} == {"basic", "privileged"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["toy"]["model"]["hidden_activation"] == "none"
+    assert config["targets"]["privileged"]["toy"]["model"]["hidden_activation"] == "relu"
+    assert len(config["targets"]["privileged"]["saes"]) == 3
+
+
+def test_toy_model_options_resolve_to_settings():
+    """--toy-model privileged: one toy model, h = ReLU(W x), with the full grid of settings;
+    both: the privileged-basis model gets the reference settings only, unless asked."""
+    from verify.sae_recovery import build_parser, settings_from_args
+
+    def settings(*args):
+        return settings_from_args(build_parser().parse_args(list(args)))
+
+    assert settings().toy_models == ("basic",)
+    alone = settings("--toy-model", "privileged")
+    assert alone.toy_models == ("privileged",)
+    assert alone.toy_model("privileged").hidden_activation == "relu"
+    assert len(alone.sae_configs("privileged")) == 18
+    both = settings("--toy-model", "both")
+    assert both.toy_models == ("basic", "privileged")
+    assert both.sae_configs("privileged") == both.reference_configs()
+    assert len(both.sae_configs("basic")) == 18
+    full = settings("--toy-model", "both", "--privileged-settings", "all")
+    assert len(full.sae_configs("privileged")) == 18
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -95,6 +170,8 @@ def test_report_table(tmp_path, capsys):
         (["--kinds", "gated"], "invalid choice"),
         (["--device", "tpu"], "device"),
         (["--workers", "0"], "--workers"),
+        (["--toy-model", "gelu"], "invalid choice"),
+        (["--privileged-settings", "some"], "invalid choice"),
     ],
 )
 def test_bad_options_exit_2_and_write_nothing(tmp_path, capsys, args, message):
@@ -108,7 +185,8 @@ def test_help_lists_the_options(capsys):
     assert main(["--help"]) == 0
     text = capsys.readouterr().out
     for option in ("--out", "--seed", "--quiet", "--device", "--large", "--widths", "--l1",
-                   "--k", "--l0", "--densities", "--no-control", "--threshold"):  # fmt: skip
+                   "--k", "--l0", "--densities", "--no-control", "--threshold", "--toy-model",
+                   "--privileged-settings"):  # fmt: skip
         assert option in text
     assert "sae_recovery_out" in text
 

@@ -3,9 +3,9 @@
 
 Features come from the trainer's exact samplers (:mod:`toysup.data`; numpy's PCG64 on CPU, a
 torch ``Generator`` elsewhere), so SAEs see the distribution the toy model was trained on, with
-no stored dataset. Feature distributions beyond independent ``Uniform[0, 1]`` features (fields
-``values`` / ``structure`` / ``set_size`` of a :class:`~toysup.config.FeatureConfig` that has
-them) are drawn through :func:`toysup.sample_features`, which knows them.
+no stored dataset: independent ``Uniform[0, 1]`` features, signed values and correlated or
+anticorrelated sets alike (:class:`toysup.data.FeatureSampler`, docs/training.md, "Feature
+structure and signed values").
 """
 
 from __future__ import annotations
@@ -18,30 +18,24 @@ from torch import Tensor
 
 from toysup._blocks import uniform_source
 from toysup.config import FeatureConfig, ModelConfig
-from toysup.data import CompactSampler, DenseSampler, SparseSampler, sample_features
+from toysup.data import CompactSampler, FeatureSampler
 from toysup.sae.models import HIDDEN_ACTIVATIONS
 
 #: Feature-distribution fields beyond density and importance, with the value meaning
-#: "independent Uniform[0, 1] features" (those the fast samplers draw).
+#: "independent Uniform[0, 1] features".
 _PLAIN_FEATURES = {"values": "unit", "structure": "independent"}
 
 
 def hidden_activation(model: ModelConfig) -> str:
-    """``"none"`` (``h = W x``) or ``"relu"`` (``h = ReLU(W x)``) for a toy model; models of other
-    families raise ``ValueError`` naming the field and value."""
-    activation = getattr(model, "hidden_activation", "none")
-    if activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(
-            f"SAEs read hidden activations h = W x or ReLU(W x); this toy model has "
-            f"hidden_activation={activation!r} (supported: {', '.join(map(repr, HIDDEN_ACTIVATIONS))})"
-        )
-    if not getattr(model, "tied", True):
+    """``"none"`` (``h = W x``) or ``"relu"`` (``h = ReLU(W x)``) for a toy model; a model of
+    another family (an untied decoder) raises ``ValueError`` naming the field and value."""
+    if not model.tied:
         raise ValueError(
             "SAEs are scored against the feature directions W[:, i] of tied toy models "
             "(x' = f(Wᵀh + b)); this toy model has tied=False (untied decoder), which is not "
             "supported"
         )
-    return str(activation)
+    return str(model.hidden_activation)  # one of HIDDEN_ACTIVATIONS (ModelConfig checks it)
 
 
 def feature_extras(features: FeatureConfig) -> dict[str, Any]:
@@ -50,9 +44,9 @@ def feature_extras(features: FeatureConfig) -> dict[str, Any]:
     extras = {
         name: getattr(features, name)
         for name, plain in _PLAIN_FEATURES.items()
-        if getattr(features, name, plain) != plain
+        if getattr(features, name) != plain
     }
-    if extras and hasattr(features, "set_size"):
+    if extras:
         extras["set_size"] = features.set_size
     return extras
 
@@ -60,15 +54,22 @@ def feature_extras(features: FeatureConfig) -> dict[str, Any]:
 def signed_features(features: FeatureConfig) -> bool:
     """Whether feature values take both signs (then ``−W_i`` is as much a feature direction as
     ``W_i``)."""
-    return getattr(features, "values", "unit") == "signed"
+    return features.values == "signed"
+
+
+def set_density(features: FeatureConfig) -> np.ndarray:
+    """(instances, sets): the probability that a set has an active feature (the feature
+    densities themselves for independent features)."""
+    return np.asarray(features.set_density_array, dtype=np.float64)
 
 
 class FeatureStream:
     """Batches ``x`` (rows, n, C) of fresh features, one density row per output row.
 
-    ``method``: ``"dense"``, ``"sparse"`` (C = batch) or ``"compact"`` (only the examples with a
-    non-zero feature: C ≤ batch explicit columns, the other :attr:`implicit` = batch − C examples
-    all zero); all draw the same distribution (docs/training.md). ``seed`` names the stream.
+    ``method``: ``"dense"``, ``"sparse"`` (C = batch) or ``"compact"`` (only the examples with an
+    active feature, or set: C ≤ batch explicit columns, the other :attr:`implicit` = batch − C
+    examples all zero); all draw the same distribution (docs/training.md, "Samplers"), whatever
+    the values and set structure. ``seed`` names the stream.
     """
 
     def __init__(
@@ -82,31 +83,53 @@ class FeatureStream:
         dtype: torch.dtype,
         device: torch.device,
     ) -> None:
-        density = torch.as_tensor(features.density_array[rows], dtype=dtype, device=device)
+        def per_row(a: np.ndarray) -> Tensor:
+            return torch.as_tensor(a[rows], dtype=dtype, device=device)
+
+        density = per_row(features.density_array)
         self.batch_size = batch_size
-        self.extras = feature_extras(features)
-        self.density = density
-        self.dtype = dtype
         self.implicit = 0
-        if self.extras:
-            self.generator = torch.Generator(device=device)
-            self.generator.manual_seed(seed)
-            return
-        samplers = {"dense": DenseSampler, "sparse": SparseSampler, "compact": CompactSampler}
-        self.sampler = samplers[method](density, batch_size)
+        self.sampler = FeatureSampler(
+            method, density, per_row(set_density(features)), batch_size,
+            structure=features.structure, values=features.values,
+        )  # fmt: skip
         self.source = uniform_source(seed, device)
         self.flat = torch.empty(density.numel() * batch_size + 1, dtype=dtype, device=device)
 
     def draw(self) -> Tensor:
         """The next batch, (rows, n, C) feature-major (a view of an internal buffer)."""
-        if self.extras:
-            return sample_features(
-                self.density, self.batch_size, generator=self.generator, feature_major=True,
-                dtype=self.dtype, **self.extras,
-            )  # fmt: skip
         x = self.sampler.draw(self.flat, self.source)
         self.implicit = self.batch_size - x.shape[2]
         return x
+
+
+class HiddenStream:
+    """The SAE's input: batches ``h = W x`` (or ``ReLU(W x)``) of shape (rows, m, C) from a
+    :class:`FeatureStream` and the toy weights ``W`` (rows, m, n) of each row; :attr:`x` is the
+    batch of features they came from and :attr:`implicit` the all-zero examples left out (whose
+    ``h`` is 0 for either activation)."""
+
+    def __init__(self, features: FeatureStream, W: Tensor, activation: str) -> None:
+        if activation not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {HIDDEN_ACTIVATIONS}, got {activation!r}")
+        self.features, self.W, self.activation = features, W, activation
+        rows, m = W.shape[0], W.shape[1]
+        self.buffer = torch.empty(rows * m * features.batch_size, dtype=W.dtype, device=W.device)
+        self.x = torch.empty(0, dtype=W.dtype, device=W.device)
+
+    @property
+    def implicit(self) -> int:
+        return self.features.implicit
+
+    def draw(self) -> Tensor:
+        """The next batch h (rows, m, C) (a view of an internal buffer)."""
+        self.x = x = self.features.draw()  # (rows, n, C)
+        rows, m, width = x.shape[0], self.W.shape[1], x.shape[2]
+        h = self.buffer[: rows * m * width].view(rows, m, width)
+        torch.bmm(self.W, x, out=h)  # h = W x
+        if self.activation == "relu":
+            h.clamp_(min=0.0)  # h = ReLU(W x): the privileged-basis model
+        return h
 
 
 #: The compact sampler is used when its expected width is at most this fraction of the batch.
@@ -124,20 +147,19 @@ def choose_method(
     for ``"auto"``: on CPU the compact one when it keeps at most :data:`COMPACT_FRACTION` of the
     batch (low density: the all-zero examples cost one column), else the row-sparse one below a
     mean density of 5% (it draws a fraction of the uniforms), else the dense one; on an
-    accelerator always the dense one (the others read counts on the host every step). The Gram
-    sampler feeds a toy-model step and has no meaning here."""
+    accelerator always the dense one (the others read counts on the host every step). Structured
+    features decide by their sets' densities (the samplers draw sets). The Gram sampler feeds a
+    toy-model step and has no meaning here."""
     if sampler not in ("auto", "dense", "sparse", "compact"):
         raise ValueError(
             f"SAE training: training.sampler must be 'auto', 'dense', 'sparse' or 'compact', "
             f"got {sampler!r}"
         )
-    if feature_extras(features):
-        return "dense"
     if sampler != "auto" or len(rows) == 0:
         return sampler
     if device.type != "cpu":
         return "dense"
-    density = features.density_array[rows]
+    density = set_density(features)[rows]
     if CompactSampler.expected_width(density, batch_size) <= COMPACT_FRACTION * batch_size:
         return "compact"
     return "sparse" if float(np.mean(density)) < 0.05 else "dense"

@@ -42,7 +42,7 @@ from toysup.optim import Adam, lr_multiplier
 from toysup.result import TrainResult
 from toysup.sae import models
 from toysup.sae.config import SAEConfig
-from toysup.sae.data import FeatureStream, choose_method, hidden_activation
+from toysup.sae.data import FeatureStream, HiddenStream, choose_method, hidden_activation
 from toysup.sae.resample import DeadLatents
 from toysup.sae.result import SAEResult
 from toysup.sae.step import (
@@ -86,10 +86,9 @@ class _Block:
     optimizer: Adam
     moments: tuple[Params, Params]
     dead: DeadLatents
-    stream: FeatureStream
+    stream: HiddenStream  # the SAE's input h (I_b, m, C)
     resample_source: UniformSource
     toy_W: Tensor  # (I_b, m, n)
-    h: Tensor  # flat buffer for h (I_b, m, C)
     logged: Tensor  # (T, I_b) objective at the logged steps
 
 
@@ -179,7 +178,7 @@ def train_sae(
 
             def run(blk: _Block) -> None:
                 try:
-                    _train_block(blk, config, training, activation, log_steps, bar, stop)
+                    _train_block(blk, config, training, log_steps, bar, stop)
                 except BaseException:
                     stop.set()
                     raise
@@ -271,6 +270,11 @@ def _make_block(
         p.log_threshold.fill_(math.log(config.threshold_init))
     grads = torch.zeros_like(params)
     optimizer = Adam(params, training)
+    toy_W = torch.as_tensor(np.asarray(result.W)[rows], dtype=dtype, device=device)
+    features = FeatureStream(
+        result.features, rows, B, seed=derive_seed(*base, _STREAM_TRAIN, index), method=method,
+        dtype=dtype, device=device,
+    )  # fmt: skip
     scale = 1.0 / m if training.loss_reduction == "mean" else 1.0
     step = SAEStep(
         config.kind, size, w, m, B, k=config.k, penalty=config.penalty,
@@ -291,18 +295,9 @@ def _make_block(
             param_views(optimizer.exp_avg_sq, size, w, m, config.kind),
         ),
         dead=DeadLatents(size, w, device),
-        stream=FeatureStream(
-            result.features,
-            rows,
-            B,
-            seed=derive_seed(*base, _STREAM_TRAIN, index),
-            method=method,
-            dtype=dtype,
-            device=device,
-        ),
+        stream=HiddenStream(features, toy_W, activation),
         resample_source=uniform_source(derive_seed(*base, _STREAM_RESAMPLE, index), device),
-        toy_W=torch.as_tensor(np.asarray(result.W)[rows], dtype=dtype, device=device),
-        h=torch.empty(size * m * B, dtype=dtype, device=device),
+        toy_W=toy_W,
         logged=torch.full((n_logs, size), float("nan"), dtype=torch.float64, device=device),
     )
 
@@ -326,7 +321,6 @@ def _train_block(
     blk: _Block,
     config: SAEConfig,
     training: TrainConfig,
-    activation: str,
     log_steps: list[int],
     bar: Progress,
     stop: threading.Event,
@@ -341,11 +335,7 @@ def _train_block(
     log_threshold_init = math.log(config.threshold_init)
     reported = 0
     for t in range(training.steps):
-        x = blk.stream.draw()  # (I, n, C), C ≤ B explicit examples
-        h = blk.h[: x.shape[0] * blk.toy_W.shape[1] * x.shape[2]].view(x.shape[0], -1, x.shape[2])
-        torch.bmm(blk.toy_W, x, out=h)  # h = W x                          (I, m, C)
-        if activation == "relu":
-            h.clamp_(min=0.0)  # h = ReLU(W x): the privileged-basis model
+        h = blk.stream.draw()  # h = W x or ReLU(W x) (I, m, C), C ≤ B explicit examples
         blk.step.gradients(h, blk.p, blk.g, implicit=blk.stream.implicit)
         k = log_index.get(t)
         if k is not None:

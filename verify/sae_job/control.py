@@ -7,6 +7,10 @@ independent sparse features: an SAE on it faces exactly the code statistics of t
 represented features (r features, each active with probability p, values Uniform[0, 1]) and
 nothing else. Where SAEs fail on the toy model but succeed on the control, superposition is the
 cause; where they fail on both, density is (docs/sae.md, "The control").
+
+For the privileged-basis model (``h = ReLU(W x)``) the control is the identity with the same
+hidden ReLU, ``h = ReLU(x) = x``: the features on the neurons, one each, non-negative like the
+model's own activations.
 """
 
 from __future__ import annotations
@@ -18,24 +22,31 @@ from numpy.typing import NDArray
 
 from toysup import FeatureConfig, ModelConfig, TrainConfig, TrainResult
 from toysup.sae import SAEConfig, SAEResult
-from verify.sae import RecoveryResult, seed_interval
+from verify.sae import SEED_STATISTICS, RecoveryResult, seed_interval
 
 
-def orthogonal_toy(features: FeatureConfig, *, seed: int) -> TrainResult:
-    """A :class:`~toysup.TrainResult` holding a random orthogonal ``W`` (C, n, n) per
-    configuration of ``features`` (QR of a Gaussian matrix with the signs fixed, which makes the
-    draw uniform over the orthogonal group) and ``b = 0``; nothing is trained. Its loss is 0 (the
-    readout ``Wᵀ W x = x`` is exact), recorded as such."""
+def orthogonal_toy(
+    features: FeatureConfig, *, seed: int, hidden_activation: str = "none"
+) -> TrainResult:
+    """A :class:`~toysup.TrainResult` holding an orthogonal ``W`` (C, n, n) per configuration of
+    ``features`` and ``b = 0``; nothing is trained. For ``h = W x`` a random one (QR of a
+    Gaussian matrix with the signs fixed, which makes the draw uniform over the orthogonal
+    group); for ``h = ReLU(W x)`` (``hidden_activation="relu"``) the identity, the only
+    orthogonal matrix whose ReLU readout is exact for non-negative features. Its loss is 0
+    (``Wᵀ act(W x) = x``), recorded as such."""
     n, C = features.n_features, features.n_instances
     rng = np.random.default_rng(np.random.SeedSequence([seed, n, 0x0C7]))
     W = np.empty((C, n, n))
     for c in range(C):
+        if hidden_activation == "relu":
+            W[c] = np.eye(n)
+            continue
         q, r = np.linalg.qr(rng.standard_normal((n, n)))
         W[c] = q * np.sign(np.diag(r))
     z = np.zeros
     return TrainResult(
         features=features,
-        model=ModelConfig(n_features=n, n_hidden=n),
+        model=ModelConfig(n_features=n, n_hidden=n, hidden_activation=hidden_activation),
         training=TrainConfig(steps=1, n_seeds=1, seed=seed),
         W=W.astype(np.float32),
         b=z((C, n), dtype=np.float32),
@@ -48,16 +59,26 @@ def orthogonal_toy(features: FeatureConfig, *, seed: int) -> TrainResult:
         seed_loss_stderr=z((C, 1)),
         history_steps=np.zeros(1, dtype=np.int64),
         history_loss=z((1, C, 1)),
-        info={"construction": "random orthogonal W, b = 0 (no training): the control"},
+        info={
+            "construction": (
+                "identity W, h = ReLU(x)" if hidden_activation == "relu" else "random orthogonal W"
+            )
+            + ", b = 0 (no training): the control"
+        },
     )
 
 
 def control_toys(
-    density: NDArray[np.float64], represented: NDArray[np.int64], *, seed: int
+    density: NDArray[np.float64],
+    represented: NDArray[np.int64],
+    *,
+    seed: int,
+    hidden_activation: str = "none",
 ) -> list[tuple[NDArray[np.int64], TrainResult]]:
     """One orthogonal control per distinct represented count: ``(configuration indices,
-    TrainResult)`` with ``n = m = r`` and those configurations' densities (importance 1: SAEs
-    never see it). Configurations representing no feature get no control."""
+    TrainResult)`` with ``n = m = r``, those configurations' densities (importance 1: SAEs
+    never see it) and the toy model's hidden activation. Configurations representing no
+    feature get no control."""
     out = []
     for r in np.unique(represented):
         if r < 1:
@@ -66,7 +87,7 @@ def control_toys(
         features = FeatureConfig(
             n_features=int(r), n_instances=rows.size, density=density[rows][:, None]
         )
-        out.append((rows, orthogonal_toy(features, seed=seed)))
+        out.append((rows, orthogonal_toy(features, seed=seed, hidden_activation=hidden_activation)))
     return out
 
 
@@ -110,8 +131,7 @@ def stack_scores(
     first = parts[0][1]
     S, K = first.n_seeds, first.thresholds.size
     n_max = max(score.feature_cosine.shape[2] for _, score in parts)
-    names = ("mcc", "mmcs", "recovered", "l0", "dead", "dense", "mse", "fvu", "shrinkage",
-             "spliced_loss", "loss_recovered")  # fmt: skip
+    names = SEED_STATISTICS
     seeds = {name: np.full((n_configs, S), np.nan) for name in names}
     represented = np.zeros(n_configs, dtype=np.int64)
     recovered = np.zeros(n_configs, dtype=np.int64)

@@ -1,6 +1,6 @@
-"""What a run found, as numbers: per configuration and SAE kind, is recovery good, does the
-SAE agree with the decodability test on "more than m features", and when recovery fails, is
-superposition or density the cause (the control)."""
+"""What a run found, as numbers: per toy model, configuration and SAE kind, is recovery good,
+does the SAE agree with the decodability test on "more than m features", and when recovery
+fails, is superposition or density the cause (the control)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from verify.sae_job.control import ControlScore
-from verify.sae_job.run import RecoveryRun, SettingScore
+from verify.sae_job.run import RecoveryRun, SettingScore, TargetRun, basis_alignment
 
 #: Recovery counts as good when the mean recovered fraction (over seeds) is at least this:
 #: "most represented features" (docs/sae.md, "Findings").
@@ -34,15 +34,21 @@ def cause_of_failure(toy_fraction: float, control_fraction: float | None) -> str
     return "superposition" if control_fraction >= GOOD_FRACTION else "density"
 
 
-def findings(run: RecoveryRun) -> dict[str, Any]:
-    """The summary's ``findings`` block (keys documented in docs/sae.md)."""
+def findings(run: RecoveryRun, target: TargetRun | None = None) -> dict[str, Any]:
+    """The summary's ``findings`` block for ``target`` (default: the run's primary toy model;
+    keys documented in docs/sae.md)."""
+    return target_findings(run, run.primary if target is None else target)
+
+
+def target_findings(run: RecoveryRun, target: TargetRun) -> dict[str, Any]:
+    """Findings on one toy model."""
     s = run.settings
     m = s.n_hidden
-    decodable = np.array([d.n_decodable for d in run.decodability])
-    reject = np.array([d.reject for d in run.decodability])
-    control_by_kind = {item.config.kind: item for item in run.control}
+    decodable = np.array([d.n_decodable for d in target.decodability])
+    reject = np.array([d.reject for d in target.decodability])
+    control_by_kind = {item.config.kind: item for item in target.control}
     per_kind = {}
-    for item in run.reference():
+    for item in target.reference(s):
         frac, frac_ci = fraction(item)
         lower = item.score.interval("recovered")[:, 0]
         sae_more = lower > m
@@ -60,6 +66,8 @@ def findings(run: RecoveryRun) -> dict[str, Any]:
             "recovered_fraction_interval": frac_ci,
             "recovered_mean": item.score.mean("recovered"),
             "recovered_interval": item.score.interval("recovered"),
+            "mcc_mean": item.score.mean("mcc"),
+            "l0_mean": item.score.mean("l0"),
             "more_than_m": sae_more,
             "agreement_with_decodability": float(np.mean(sae_more == reject)),
             "control_recovered_fraction": control_frac,
@@ -71,15 +79,17 @@ def findings(run: RecoveryRun) -> dict[str, Any]:
         }
     best = []
     for i in range(run.density.size):
-        fractions = [fraction(item)[0][i] for item in run.results]
+        fractions = [fraction(item)[0][i] for item in target.results]
         j = int(np.argmax(fractions))
-        best.append({"setting": run.results[j].config.label, "recovered_fraction": fractions[j]})
+        best.append({"setting": target.results[j].config.label, "recovered_fraction": fractions[j]})
     return {
+        "hidden_activation": target.hidden_activation,
         "good_fraction": GOOD_FRACTION,
-        "superposition": run.represented > m,
+        "superposition": target.represented > m,
+        "basis_alignment": basis_alignment(target.toy),
         "decodable": decodable,
         "decodability_reject": reject,
-        "decodability_p_value": np.array([d.p_value for d in run.decodability]),
+        "decodability_p_value": np.array([d.p_value for d in target.decodability]),
         "reference": per_kind,
         "best_setting": best,
     }

@@ -1,4 +1,9 @@
-"""What decides a recovery run (:class:`RecoverySettings`), and the two presets."""
+"""What decides a recovery run (:class:`RecoverySettings`), and the two presets.
+
+Two toy models can be read (:data:`TOY_MODELS`): ``"basic"``, the paper's ReLU-output model
+``h = W x`` (§"Demonstrating Superposition"), and ``"privileged"``, the same model with a ReLU on
+the hidden layer, ``h = ReLU(W x)`` (§"Superposition in a Privileged Basis"), trained on the same
+features."""
 
 from __future__ import annotations
 
@@ -12,12 +17,24 @@ from toysup import FeatureConfig, ModelConfig, TrainConfig
 from toysup.config import check_device
 from toysup.sae import KINDS, SAEConfig
 
+#: The toy models a run can read, and their hidden activation.
+TOY_MODELS = {"basic": "none", "privileged": "relu"}
+#: Which SAE settings the privileged-basis model gets: every one ("all"), the reference
+#: setting of each kind ("reference"), or "auto": all when it is the only toy model, else the
+#: reference settings (what keeps a run of both models near the single model's CPU time).
+PRIVILEGED_SETTINGS = ("auto", "reference", "all")
+
 
 @dataclass(frozen=True, kw_only=True)
 class RecoverySettings:
     """Everything that decides a run. Defaults: the CPU run of the CLI (n=20, m=5).
 
     Attributes:
+        toy_models: which toy models (:data:`TOY_MODELS`), in that order (the first is the
+            primary one, the one summary.json's schema-1 fields describe); default the basic
+            model alone.
+        privileged_settings: the SAE settings of the privileged-basis model
+            (:data:`PRIVILEGED_SETTINGS`).
         n_features, n_hidden: the toy model's n and m.
         importance_decay: importance ``decay^i`` (the paper's 0.7 for n=20, m=5).
         densities: the toy models' feature densities, one configuration each (decreasing).
@@ -37,6 +54,8 @@ class RecoverySettings:
         device: training device ("auto", "cpu", "cuda", "cuda:N").
     """
 
+    toy_models: tuple[str, ...] = ("basic",)
+    privileged_settings: str = "auto"
     n_features: int = 20
     n_hidden: int = 5
     importance_decay: float = 0.7
@@ -63,6 +82,21 @@ class RecoverySettings:
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        if (
+            not isinstance(self.toy_models, tuple)
+            or not self.toy_models
+            or any(t not in TOY_MODELS for t in self.toy_models)
+            or len(set(self.toy_models)) != len(self.toy_models)
+        ):
+            raise ValueError(
+                f"toy_models must be distinct names from {tuple(TOY_MODELS)}, got "
+                f"{self.toy_models!r}"
+            )
+        if self.privileged_settings not in PRIVILEGED_SETTINGS:
+            raise ValueError(
+                f"privileged_settings must be one of {PRIVILEGED_SETTINGS}, got "
+                f"{self.privileged_settings!r}"
+            )
         for name in ("n_features", "n_hidden", "toy_steps", "toy_seeds", "steps", "batch"):
             _check_int(name, getattr(self, name), 1)
         _check_int("seeds", self.seeds, 2)  # an interval over seeds needs two
@@ -117,8 +151,13 @@ class RecoverySettings:
             importance=self.importance_decay ** np.arange(self.n_features),
         )
 
-    def toy_model(self) -> ModelConfig:
-        return ModelConfig(n_features=self.n_features, n_hidden=self.n_hidden)
+    def toy_model(self, name: str = "basic") -> ModelConfig:
+        """The toy model ``name`` (:data:`TOY_MODELS`): ReLU output, tied, ``h = W x`` or
+        ``h = ReLU(W x)``."""
+        return ModelConfig(
+            n_features=self.n_features, n_hidden=self.n_hidden,
+            hidden_activation=TOY_MODELS[name],
+        )  # fmt: skip
 
     def toy_training(self) -> TrainConfig:
         return TrainConfig(
@@ -136,14 +175,24 @@ class RecoverySettings:
     def levels(self, kind: str) -> tuple[Any, ...]:
         return {"relu": self.l1, "topk": self.k, "jumprelu": self.l0}[kind]
 
-    def sae_configs(self) -> list[SAEConfig]:
-        """Every SAE setting: kinds × widths × levels, in that order."""
+    def sae_configs(self, toy_model: str = "basic") -> list[SAEConfig]:
+        """The SAE settings trained on ``toy_model``: kinds × widths × levels, in that order;
+        the privileged-basis model's as :attr:`privileged_settings` says."""
+        if toy_model == "privileged" and self.privileged_reference:
+            return self.reference_configs()
         out = []
         for kind in self.kinds:
             for width in self.widths:
                 for level in self.levels(kind):
                     out.append(_sae(kind, width, level))
         return out
+
+    @property
+    def privileged_reference(self) -> bool:
+        """Whether the privileged-basis model gets only the reference settings."""
+        if self.privileged_settings == "auto":
+            return len(self.toy_models) > 1
+        return self.privileged_settings == "reference"
 
     def reference_configs(self, width: int | None = None) -> list[SAEConfig]:
         """One setting per kind, for the control and the side-by-side with the decodability

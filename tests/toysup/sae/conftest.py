@@ -40,3 +40,27 @@ def orthogonal_toy():
         return hand_built_toy(random_orthogonal(C, n, seed), np.asarray(density).reshape(-1, 1))
 
     return make
+
+
+def feature_moments(features) -> tuple[np.ndarray, np.ndarray]:
+    """``E[x]`` (C, n) and ``E[x xᵀ]`` (C, n, n) of a FeatureConfig's features, in closed form
+    (derived from the definitions in docs/training.md, "Feature structure and signed values",
+    not from the samplers): an active value is ``Uniform[0, 1]`` (mean 1/2, second moment 1/3)
+    or ``Uniform[−1, 1]`` (mean 0, second moment 1/3), independent of everything else, so
+    ``E[x_i x_j] = P(i and j active) · E[v]²`` off the diagonal and ``p_i / 3`` on it. Two
+    features of different sets (or independent ones) are both active with probability
+    ``p_i p_j``; of one correlated set with probability p (all or none); of one anticorrelated
+    set never (at most one)."""
+    p = features.density_array
+    n = p.shape[1]
+    ev = 0.0 if features.values == "signed" else 0.5
+    both = p[:, :, None] * p[:, None, :]
+    if features.structure != "independent":
+        group = np.arange(n) // features.set_size
+        same = group[:, None] == group[None, :]
+        inside = p[:, :, None] * np.ones((1, 1, n)) if features.structure == "correlated" else 0.0
+        both = np.where(same[None], inside, both)
+    second = both * ev**2
+    idx = np.arange(n)
+    second[:, idx, idx] = p / 3
+    return p * ev, second

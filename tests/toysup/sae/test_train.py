@@ -1,21 +1,23 @@
 """train_sae: shapes, unit-norm dictionaries, reproducibility, the compact path, resampling,
-hidden activations, model-family checks, divergence, save/load."""
+divergence, save/load; and on real toy models of the family: the privileged basis
+(h = ReLU(W x)), correlated / anticorrelated sets and signed values reach the SAE exactly, an
+untied model is refused."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import json
-import types
 
 import numpy as np
 import pytest
 import torch
 
-from tests.toysup.sae.conftest import hand_built_toy
-from toysup import ModelConfig, TrainConfig, TrainingDivergedError
+from tests.toysup.sae.conftest import feature_moments, hand_built_toy
+from toysup import FeatureConfig, ModelConfig, TrainConfig, TrainingDivergedError, train
 from toysup.data import TorchUniforms
 from toysup.sae import SAEConfig, SAEResult, train_sae
+from toysup.sae.data import FeatureStream
 from toysup.sae.resample import ENCODER_SCALE, DeadLatents
 from toysup.sae.step import SAEStep, param_count, param_views
 
@@ -141,34 +143,180 @@ def test_training_resamples_latents_that_never_fire():
     assert sae.seed_resampled.min() > 0 and no.seed_resampled.max() == 0
 
 
-def _stand_in(model: ModelConfig, **fields):
-    """The model config of a model family this checkout's ModelConfig cannot express yet."""
-    return types.SimpleNamespace(**{**model.to_dict(), **fields})
+class Recorder:
+    """Records, during train_sae, every batch of features the SAE's stream draws (``x``, as
+    FeatureStream.draw returns it) and every batch of inputs the SAE is trained on (``h``, as
+    SAEStep.gradients receives it, with its count of implicit all-zero examples). Run with one
+    worker and one block, so the i-th training ``h`` comes from the i-th ``x`` (evaluation draws
+    come after them)."""
+
+    def __init__(self, monkeypatch):
+        self.x, self.h, self.implicit, self.streams = [], [], [], []
+        init, draw, gradients = FeatureStream.__init__, FeatureStream.draw, SAEStep.gradients
+
+        def recording_init(stream, features, rows, *args, **kwargs):
+            self.streams.append(np.asarray(rows).copy())
+            init(stream, features, rows, *args, **kwargs)
+
+        def recording_draw(stream):
+            x = draw(stream)
+            self.x.append(x.detach().double().clone())
+            return x
+
+        depth = [0]
+
+        def recording_gradients(step, h, p, g, *, implicit=0):
+            if depth[0] == 0:  # not the step's own call for the implicit zero example
+                self.h.append(h.detach().double().clone())
+                self.implicit.append(implicit)
+            depth[0] += 1
+            try:
+                return gradients(step, h, p, g, implicit=implicit)
+            finally:
+                depth[0] -= 1
+
+        monkeypatch.setattr(FeatureStream, "__init__", recording_init)
+        monkeypatch.setattr(FeatureStream, "draw", recording_draw)
+        monkeypatch.setattr(SAEStep, "gradients", recording_gradients)
+
+    @property
+    def rows(self):
+        """(I,) the configuration of each training instance (the training stream's rows: block
+        order, configuration-major, a row per SAE seed)."""
+        return self.streams[0]
+
+    def pairs(self):
+        """(x (I, n, C), h (I, m, C), implicit) of every training step."""
+        return list(zip(self.x, self.h, self.implicit))
 
 
-def test_privileged_basis_model_reads_relu_hidden_activations():
-    """h = ReLU(W x) for hidden_activation="relu": with W = −I every h is 0, so the SAE
-    reconstructs perfectly; with h = W x it cannot be perfect at L1 > 0."""
+def _trained_toy(features, model, steps=150):
+    return train(
+        features, model,
+        TrainConfig(steps=steps, batch_size=256, lr=1e-2, schedule="cosine"), progress=False,
+    )  # fmt: skip
+
+
+def test_privileged_basis_model_reads_relu_hidden_activations(monkeypatch):
+    """A trained privileged-basis toy model (h = ReLU(W x), hidden_activation="relu"): every batch
+    the SAE trains on equals ReLU(W x), computed here in float64 from the features the SAE's
+    stream drew, for both samplers; and the ReLU matters (a third of the active examples' W x
+    entries are negative), so an SAE reading W x would fail this."""
+    n, m = 6, 3
+    toy = _trained_toy(
+        FeatureConfig(n_features=n, n_instances=2, density=[[0.3], [0.05]]),
+        ModelConfig(n_features=n, n_hidden=m, hidden_activation="relu"),
+    )
+    assert toy.model.hidden_activation == "relu" and toy.info["paths"] == ["general"] * 2
+    W = np.asarray(toy.W, np.float64)
+    for sampler in ("dense", "compact"):
+        record = Recorder(monkeypatch)
+        training = dataclasses.replace(FAST, steps=20, sampler=sampler)
+        sae = train_sae(toy, SAEConfig(width=8), training, progress=False, workers=1)
+        assert sae.info["samplers"] == [sampler] * 2
+        rows = record.rows
+        assert sorted(rows.tolist()) == [0, 0, 1, 1]  # two configurations × two SAE seeds
+        negative = total = 0
+        for x, h, implicit in record.pairs():
+            assert x.shape[2] + implicit == FAST.batch_size
+            pre = np.einsum("imn,inc->imc", W[rows], x.numpy())
+            # float32 products and sums of n = 6 terms of size ≤ 2: rounding ≤ 1e-6
+            np.testing.assert_allclose(h.numpy(), np.maximum(pre, 0.0), rtol=1e-6, atol=1e-6)
+            active = x.numpy().any(1)[:, None, :]
+            negative += np.sum((pre < -1e-3) & active)
+            total += np.sum(np.broadcast_to(active, pre.shape))
+        assert negative > 0.3 * total, negative / total  # measured: about 0.5
+
+
+def test_privileged_basis_evaluation_reads_relu_hidden_activations():
+    """With W = −I every h = ReLU(−x) is 0, so the SAE's evaluated reconstruction error is 0;
+    the same W in the basic model (h = −x) cannot be reconstructed perfectly at L1 > 0."""
     W = -np.eye(3)[None]
+    relu_toy = hand_built_toy(
+        W, np.array([[0.5]]), model=ModelConfig(n_features=3, n_hidden=3, hidden_activation="relu")
+    )
     base = hand_built_toy(W, np.array([[0.5]]))
-    relu_toy = dataclasses.replace(base, model=_stand_in(base.model, hidden_activation="relu"))
     config = SAEConfig(width=4, l1=0.05)
     assert train_sae(relu_toy, config, FAST, progress=False).mse.max() < 1e-4
     assert train_sae(base, config, FAST, progress=False).mse.min() > 1e-3
 
 
-@pytest.mark.parametrize(
-    ("fields", "match"),
-    [
-        ({"hidden_activation": "gelu"}, "hidden_activation='gelu'"),
-        ({"tied": False}, "tied=False"),
-    ],
-)
-def test_other_model_families_are_refused(fields, match):
-    toy = hand_built_toy(np.eye(3)[None], np.array([[0.5]]))
-    other = dataclasses.replace(toy, model=_stand_in(toy.model, **fields))
-    with pytest.raises(ValueError, match=match):
-        train_sae(other, SAEConfig(width=4), FAST, progress=False)
+def test_untied_toy_models_are_refused():
+    toy = train(
+        FeatureConfig(n_features=3, density=0.5), ModelConfig(n_features=3, n_hidden=2, tied=False),
+        TrainConfig(steps=2), progress=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="tied=False"):
+        train_sae(toy, SAEConfig(width=4), FAST, progress=False)
+
+
+#: (structure, values, set_size, SAE sampler): every structure and value range, each sampler.
+STRUCTURED = [
+    ("correlated", "unit", 2, "compact"),
+    ("anticorrelated", "unit", 3, "dense"),
+    ("independent", "signed", 2, "compact"),
+    ("correlated", "signed", 3, "sparse"),
+    ("anticorrelated", "signed", 2, "compact"),
+]
+
+
+@pytest.mark.parametrize(("structure", "values", "set_size", "sampler"), STRUCTURED)
+def test_structured_features_reach_the_sae_with_their_moments(
+    monkeypatch, structure, values, set_size, sampler
+):
+    """A toy model trained on correlated / anticorrelated sets or signed values: the SAE trains
+    on h = W x of features drawn by the structured samplers. Checked: h = W x batch by batch; the
+    structure itself in x (all or none within a correlated set, at most one active in an
+    anticorrelated one, values of both signs iff signed); and the moments of h over all
+    training examples (the compact sampler's implicit zeros included) against the closed form
+    E[h] = W E[x], E[h hᵀ] = W E[x xᵀ] Wᵀ (tests/toysup/sae/conftest.py) within 5 standard errors
+    estimated from the same examples (|z| > 5 has probability 6e-7 per entry; 36 entries per
+    case). The same examples must reject the moments of independent unit features (|z| > 8
+    somewhere): the check can tell the structures apart."""
+    n, m, C = 6, 3, 2
+    features = FeatureConfig(
+        n_features=n, n_instances=C, density=[[0.2], [0.03]], structure=structure,
+        values=values, set_size=set_size,
+    )  # fmt: skip
+    toy = _trained_toy(features, ModelConfig(n_features=n, n_hidden=m), steps=60)
+    record = Recorder(monkeypatch)
+    training = dataclasses.replace(FAST, steps=60, batch_size=256, sampler=sampler)
+    train_sae(toy, SAEConfig(width=6), training, progress=False, workers=1)
+    rows = record.rows
+    W = np.asarray(toy.W, np.float64)[rows]  # (I, m, n)
+    sums = {"h": 0.0, "h2": 0.0, "hh": 0.0, "hh2": 0.0}
+    N = 0
+    for x, h, implicit in record.pairs():
+        x, h = x.numpy(), h.numpy()
+        np.testing.assert_allclose(h, np.einsum("imn,inc->imc", W, x), rtol=1e-6, atol=1e-6)
+        sets = (x != 0).reshape(x.shape[0], n // set_size, set_size, -1).sum(2)
+        if structure == "correlated":
+            assert np.all((sets == 0) | (sets == set_size))
+        elif structure == "anticorrelated":
+            assert sets.max() <= 1
+        assert (x.min() < 0) == (values == "signed") and x.min() >= -1 and x.max() < 1
+        hh = np.einsum("iac,ibc->iabc", h, h)  # (I, m, m, C)
+        sums["h"] += h.sum(2)
+        sums["h2"] += np.square(h).sum(2)
+        sums["hh"] += hh.sum(3)
+        sums["hh2"] += np.square(hh).sum(3)
+        N += x.shape[2] + implicit
+    assert N == training.steps * training.batch_size
+    mean, second = sums["h"] / N, sums["hh"] / N
+    se_mean = np.sqrt((sums["h2"] / N - mean**2) / N)
+    se_second = np.sqrt((sums["hh2"] / N - second**2) / N)
+
+    def z_scores(config):
+        ex, exx = feature_moments(config)
+        exact_mean = np.einsum("imn,in->im", W, ex[rows])
+        exact_second = np.einsum("ian,inj,ibj->iab", W, exx[rows], W)
+        return np.concatenate(
+            [((mean - exact_mean) / se_mean).ravel(), ((second - exact_second) / se_second).ravel()]
+        )
+
+    assert np.abs(z_scores(features)).max() < 5, z_scores(features)
+    plain = dataclasses.replace(features, structure="independent", values="unit")
+    assert np.abs(z_scores(plain)).max() > 8
 
 
 def test_bad_arguments(orthogonal_toy):
@@ -299,26 +447,3 @@ def test_accelerator_mode_reads_nothing_between_checks(orthogonal_toy, monkeypat
     with pytest.raises(TrainingDivergedError, match="step 0") as info:
         train_sae(bad, config, training, progress=False)
     assert info.value.config == 1
-
-
-def test_other_feature_distributions_are_drawn_by_sample_features(monkeypatch):
-    """A feature configuration with fields beyond independent unit features (``values``,
-    ``structure``, ``set_size``) is drawn through toysup.sample_features with those fields, so
-    the sampler's distributions reach the SAE unchanged."""
-    data_module = importlib.import_module("toysup.sae.data")
-    real, seen = data_module.sample_features, []
-
-    def recording(density, batch_size, **kwargs):
-        extras = {k: kwargs.pop(k) for k in ("values", "structure", "set_size") if k in kwargs}
-        seen.append(extras)
-        return real(density, batch_size, **kwargs)
-
-    monkeypatch.setattr(data_module, "sample_features", recording)
-    base = hand_built_toy(np.eye(2)[None], np.array([[0.5]]))
-    fields = {**base.features.to_dict(), "values": "signed", "structure": "independent",
-              "set_size": 2}  # fmt: skip
-    features = types.SimpleNamespace(**fields, density_array=base.features.density_array)
-    toy = dataclasses.replace(base, features=features)
-    sae = train_sae(toy, SAEConfig(width=3), dataclasses.replace(FAST, steps=5), progress=False)
-    assert seen and all(s == {"values": "signed", "set_size": 2} for s in seen)
-    assert sae.info["samplers"] == ["dense"]
