@@ -2,6 +2,7 @@
 and a simulation of the paper-grade sweep on N workers from measured costs.
 
     python bench/bench_sweep.py --parts overhead --rounds 3   # the main job: train() vs sweep
+    python bench/bench_sweep.py --parts job --rounds 3        # the whole main job, before vs now
     python bench/bench_sweep.py --parts throughput            # tasks/s, 1 and 2 local workers
     python bench/bench_sweep.py --parts malloc                # a task's CPU in a Dask-like process
     python bench/bench_sweep.py --parts costs simulate        # paper-grade sweep on N workers
@@ -13,6 +14,10 @@ it, against the same grid as a sweep into a fresh store: in-process threads (2 w
 ``LocalCluster`` of 2 worker processes started by the run (``scheduler="local"``: start-up and
 shut-down included), and the same on a cluster already running. In rounds, back to back; the
 ratios are medians over rounds (the machine is shared and its speed drifts).
+
+job: the default ``python -m verify.phase_boundary`` end to end, in this process: as before the
+store (one ``train()`` call), through the store with threads, with ``--scheduler local`` (a
+LocalCluster of 2 started by the job) and with the address of a running LocalCluster of 2.
 
 throughput: the main job's 20 tasks on 1 and 2 workers, threads and a running LocalCluster.
 
@@ -151,6 +156,61 @@ def overhead(rounds: int, steps: int, scratch: Path) -> dict[str, Any]:
               f"{statistics.median(r[name][1] for r in rows):.1f} | "
               f"{ratios[name]['cpu']:.2f} ({min(cpu):.2f}–{max(cpu):.2f}) |")  # fmt: skip
     return {"steps": steps, "tasks": sweep.n_tasks, "rounds": rows, "ratios": ratios}
+
+
+def job_overhead(rounds: int, scratch: Path) -> dict[str, Any]:
+    """The default main job end to end (``verify.phase_boundary`` in this process: training,
+    theory maps, files): as before the sweep (one ``train()`` call, no store), through the store
+    with threads, on a LocalCluster of 2 started by the job, and on a running one."""
+    import dataclasses
+
+    from verify import job, phase_boundary
+    from verify.diagram import run_diagram
+
+    def before_compute(settings: Any, args: Any) -> Any:
+        return run_diagram(settings, progress=False, workers=args.workers)
+
+    before = dataclasses.replace(phase_boundary.JOB, compute=before_compute, keep=None)
+    base = ["--quiet", "--workers", "2"]
+    rows: list[dict[str, tuple[float, float]]] = []
+    with local_cluster(2) as cluster:
+        import distributed
+
+        with distributed.Client(cluster, set_as_default=False) as client:
+            workers = list(client.run(os.getpid).values())
+        address = cluster.scheduler_address
+        warm = ["--out", str(scratch / "jw"), "--quiet", "--scheduler", address]
+        phase_boundary.main([*warm, "--steps", "50"])  # imports in the workers
+        for k in range(rounds):
+            row = {
+                "before": measured(job.run, before, [*base, "--out", str(scratch / f"jb{k}")]),
+                "store": measured(phase_boundary.main, [*base, "--out", str(scratch / f"js{k}")]),
+                "local_started": measured(
+                    phase_boundary.main,
+                    [*base, "--out", str(scratch / f"jl{k}"), "--scheduler", "local"],
+                ),
+                "local_running": measured(
+                    phase_boundary.main,
+                    ["--quiet", "--out", str(scratch / f"jr{k}"), "--scheduler", address],
+                    pids=workers,
+                ),
+            }
+            rows.append(row)
+            print(f"job round {k}: " + ", ".join(f"{a} {w:.1f} s wall, {c:.1f} s CPU"
+                                                 for a, (w, c) in row.items()), flush=True)  # fmt: skip
+    print(
+        "\n| main job | wall (s) | wall / before | CPU (s) | CPU / before |\n|---|---|---|---|---|"
+    )
+    ratios: dict[str, dict[str, float]] = {}
+    for name in ("before", "store", "local_started", "local_running"):
+        wall = [r[name][0] / r["before"][0] for r in rows]
+        cpu = [r[name][1] / r["before"][1] for r in rows]
+        ratios[name] = {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
+        print(f"| {name} | {statistics.median(r[name][0] for r in rows):.1f} | "
+              f"{ratios[name]['wall']:.2f} ({min(wall):.2f}–{max(wall):.2f}) | "
+              f"{statistics.median(r[name][1] for r in rows):.1f} | "
+              f"{ratios[name]['cpu']:.2f} ({min(cpu):.2f}–{max(cpu):.2f}) |")  # fmt: skip
+    return {"rounds": rows, "ratios": ratios}
 
 
 def throughput(steps: int, scratch: Path) -> dict[str, Any]:
@@ -359,7 +419,9 @@ def simulate(c: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--parts", nargs="+", default=["overhead", "throughput", "malloc", "costs", "simulate"]
+        "--parts",
+        nargs="+",
+        default=["overhead", "job", "throughput", "malloc", "costs", "simulate"],
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -374,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp)
         if "overhead" in args.parts:
             results["overhead"] = overhead(args.rounds, args.steps, scratch)
+        if "job" in args.parts:
+            results["job"] = job_overhead(args.rounds, scratch)
         if "throughput" in args.parts:
             results["throughput"] = throughput(args.steps, scratch)
         if "costs" in args.parts:

@@ -29,8 +29,9 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +44,16 @@ from verify.cs_bridge.decode import TOLERANCE_FACTORS, decode_cell, draw_inputs
 from verify.cs_bridge.transition import Transition, first_crossing, transition_50
 from verify.cs_bridge.types import BridgeResult as BridgeResult
 from verify.cs_bridge.types import BridgeSettings as BridgeSettings
+from verify.job.sweep import (
+    add_sweep_options,
+    check_sweep_options,
+    kept_entries,
+    run_sweeps,
+    sweep_options,
+)
+
+if TYPE_CHECKING:
+    from toysup.sweep import Sweep
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -71,18 +82,61 @@ def _derived_seed(seed: int, *key: int) -> int:
     return int(np.random.SeedSequence([seed, *key]).generate_state(1)[0] >> 1)
 
 
+@dataclass(frozen=True, eq=False)
+class BridgeTraining:
+    """The trained models of every δ: ``W[d]`` (K, m_d, n) and ``b[d]`` (K, n), the best seed
+    per density; ``info``: device, dtype, workers; ``sweep``: the sweep's summary."""
+
+    W: tuple[NDArray[np.floating[Any]], ...]
+    b: tuple[NDArray[np.floating[Any]], ...]
+    info: dict[str, Any]
+    seconds: float
+    sweep: dict[str, Any] | None = None
+
+
+def bridge_sweeps(settings: BridgeSettings, *, task_size: int | None = None) -> dict[str, Sweep]:
+    """One :class:`toysup.sweep.Sweep` per δ (named ``delta<d>_m<m>``) over the densities
+    k / n, uniform importance; the sweep of δ number d has the seed stream (seed, 1, d).
+    ``task_size``: densities per task (default: about one trainer block)."""
+    from toysup.sweep import Axis, Sweep
+
+    s, n = settings, settings.n_features
+    density = (s.ks() / n).tolist()
+    return {
+        f"delta{d}_m{m}": Sweep(
+            features=FeatureConfig(n_features=n, importance=1.0),
+            model=ModelConfig(n_features=n, n_hidden=int(m)),
+            training=s.train_config(_derived_seed(s.seed, 1, d)),
+            axes=[Axis("density", density)],
+            task_size=task_size,
+        )
+        for d, m in enumerate(s.hidden())
+    }
+
+
 def run_bridge(
-    settings: BridgeSettings, *, progress: bool | None = None, workers: int | None = None
+    settings: BridgeSettings,
+    *,
+    progress: bool | None = None,
+    workers: int | None = None,
+    training: BridgeTraining | None = None,
 ) -> BridgeResult:
-    """Train, decode, find the transitions (module docstring). ``progress``: stage lines and the
-    trainer's labelled progress on stderr (``None`` or ``True``: shown, as a bar on a terminal and
-    as a line every few seconds in a log; ``False``: silent). ``workers``: the trainer's CPU
-    worker threads."""
+    """Train (unless ``training`` is given, e.g. read from a sweep's store), decode, find the
+    transitions (module docstring). ``progress``: stage lines and the trainer's labelled progress
+    on stderr (``None`` or ``True``: shown, as a bar on a terminal and as a line every few
+    seconds in a log; ``False``: silent). ``workers``: the trainer's CPU worker threads."""
     s = settings
     show = progress is not False
     started = time.perf_counter()
     timings = {"train_s": 0.0, "toy_s": 0.0, "lp_learned_s": 0.0, "lp_gaussian_s": 0.0}
     n, ks, ms = s.n_features, s.ks(), s.hidden()
+    if training is not None:
+        started -= training.seconds
+        timings["train_s"] = training.seconds
+        if len(training.W) != len(ms) or len(training.b) != len(ms):
+            raise ValueError(
+                f"training must hold {len(ms)} models (one per δ), got {len(training.W)}"
+            )
     density = ks / n
     D, K = len(ms), len(ks)
     missing = np.full((D, K), -1, dtype=np.int64)
@@ -98,18 +152,29 @@ def run_bridge(
     biases: list[FloatArray] = []
     info: dict[str, Any] = {}
     for d, m in enumerate(ms):
-        _say(show, f"δ = {m}/{n}: training {K} densities × {s.seeds} seeds")
-        t0 = time.perf_counter()
-        result = train(
-            FeatureConfig(n_features=n, n_instances=K, density=density[:, None], importance=1.0),
-            ModelConfig(n_features=n, n_hidden=int(m)),
-            s.train_config(_derived_seed(s.seed, 1, d)),
-            progress=f"δ = {m}/{n}: training" if show else False,
-            workers=workers,
-        )
-        timings["train_s"] += time.perf_counter() - t0
-        info = {key: result.info[key] for key in ("device", "dtype", "workers")}
-        W, b = result.W.astype(np.float64), result.b.astype(np.float64)
+        if training is None:
+            _say(show, f"δ = {m}/{n}: training {K} densities × {s.seeds} seeds")
+            t0 = time.perf_counter()
+            result = train(
+                FeatureConfig(
+                    n_features=n, n_instances=K, density=density[:, None], importance=1.0
+                ),
+                ModelConfig(n_features=n, n_hidden=int(m)),
+                s.train_config(_derived_seed(s.seed, 1, d)),
+                progress=f"δ = {m}/{n}: training" if show else False,
+                workers=workers,
+            )
+            timings["train_s"] += time.perf_counter() - t0
+            info = {key: result.info[key] for key in ("device", "dtype", "workers")}
+            W, b = result.W.astype(np.float64), result.b.astype(np.float64)
+        else:
+            info = training.info
+            W, b = training.W[d].astype(np.float64), training.b[d].astype(np.float64)
+            if W.shape != (K, m, n) or b.shape != (K, n):
+                raise ValueError(
+                    f"training.W[{d}] must be {(K, int(m), n)} and training.b[{d}] {(K, n)}, got "
+                    f"{W.shape} and {b.shape}"
+                )
         weights.append(W)
         biases.append(b)
 
@@ -193,6 +258,7 @@ def run_bridge(
         paired={c: _frozen(v) for c, v in paired.items()},
         train_info=info,
         timings=timings,
+        sweep=None if training is None else training.sweep,
     )
 
 
@@ -226,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=job.HelpFormatter,
     )
     job.add_common_options(parser, default_out=DEFAULT_OUT)
+    add_sweep_options(parser)
     add = parser.add_argument
     add("--n", type=int, default=d.n_features, help="features n")
     add(
@@ -288,7 +355,7 @@ def _count_or_list(text: str) -> int | tuple[float, ...]:
 
 
 def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
-    return BridgeSettings(
+    settings = BridgeSettings(
         n_features=args.n,
         deltas=args.deltas,
         densities=args.densities,
@@ -303,6 +370,9 @@ def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
         seed=args.seed,
         device=args.device,
     )
+    job.check_memory(memory_estimate(settings))  # before the sweep's grids are built
+    check_sweep_options(args, bridge_sweeps(settings, task_size=sweep_options(args).task_size))
+    return settings
 
 
 def memory_estimate(settings: BridgeSettings) -> dict[str, float]:
@@ -320,7 +390,21 @@ def memory_estimate(settings: BridgeSettings) -> dict[str, float]:
 
 
 def _compute(settings: BridgeSettings, args: argparse.Namespace) -> BridgeResult:
-    return run_bridge(settings, progress=job.progress_option(args), workers=args.workers)
+    """Train every δ as a sweep into the store (--store, --resume, --scheduler, --workers), then
+    decode with the models read back from it."""
+    progress = job.progress_option(args)
+    started = time.perf_counter()
+    sweeps = bridge_sweeps(settings, task_size=sweep_options(args).task_size)
+    _say(progress is not False, f"training {len(sweeps)} δ values through the store")
+    done = run_sweeps(sweeps, args, progress=progress)
+    training = BridgeTraining(
+        W=tuple(done.arrays[name]["W"] for name in sweeps),  # (K, m, n): the density axis first
+        b=tuple(done.arrays[name]["b"] for name in sweeps),
+        info={**next(iter(done.info.values())), "workers": done.summary["workers"]},
+        seconds=time.perf_counter() - started,
+        sweep=done.summary,
+    )
+    return run_bridge(settings, progress=progress, training=training)
 
 
 def _write(result: BridgeResult, tmp: Path, argv: list[str]) -> list[str]:
@@ -344,6 +428,7 @@ JOB: job.Job[BridgeSettings, BridgeResult] = job.Job(
     write=_write,
     report=_report,
     failure_hint="lower --lr",
+    keep=kept_entries,
 )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +27,9 @@ from verify import compare
 from verify import diagram_theory as dt
 from verify.diagram_theory import SUPERPOSITION
 from verify.summaries import diagram_summary
+
+if TYPE_CHECKING:
+    from toysup.sweep import Sweep
 
 SUPPORTED = ((2, 1), (3, 2))
 SELECTIONS = ("best", "drop_worst")
@@ -146,6 +149,7 @@ class Diagram(Summarized):
     exact_b: NDArray[np.float64] | None = None
     exact_loss: NDArray[np.float64] | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    sweep: dict[str, Any] | None = None  # the run's sweep summary (tasks, tasks_run, ...)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -168,26 +172,84 @@ def cell_features(settings: DiagramSettings) -> FeatureConfig:
     return FeatureConfig(n_features=n, n_instances=rr.size, density=density, importance=importance)
 
 
+@dataclass(frozen=True, eq=False)
+class GridTraining:
+    """Every trained model of a diagram's grid: ``seed_W`` (P, R, K, m, n), ``seed_b``
+    (P, R, K, n), ``seed_loss`` (P, R, K); ``info``: at least ``device``, ``dtype``,
+    ``workers``; ``sweep``: the sweep's summary when it came from a store."""
+
+    seed_W: NDArray[np.floating[Any]]
+    seed_b: NDArray[np.floating[Any]]
+    seed_loss: NDArray[np.floating[Any]]
+    info: dict[str, Any]
+    seconds: float
+    sweep: dict[str, Any] | None = None
+
+
+def diagram_sweep(settings: DiagramSettings, *, task_size: int | None = None) -> Sweep:
+    """The grid as a :class:`toysup.sweep.Sweep`: axes density (rows, all features) and the
+    extra feature's importance (columns), the same configurations as :func:`cell_features`;
+    each task's seed is derived from the sweep's (``settings.seed``) and the task's key.
+    ``task_size``: cells per task (default: about one trainer block)."""
+    from toysup.sweep import Axis, Sweep
+
+    r, p = settings.grid()
+    n = settings.n_features
+    return Sweep(
+        features=FeatureConfig(n_features=n),
+        model=ModelConfig(n_features=n, n_hidden=settings.n_hidden),
+        training=settings.train_config(),
+        axes=[Axis("density", p.tolist()), Axis("importance", r.tolist(), feature=-1)],
+        task_size=task_size,
+    )
+
+
+def train_grid(
+    settings: DiagramSettings, *, progress: bool | str | None = None, workers: int | None = None
+) -> GridTraining:
+    """Every cell trained in this process by one :func:`toysup.train` call."""
+    started = time.perf_counter()
+    r, p = settings.grid()
+    P, R, K = p.size, r.size, settings.seeds
+    n, m = settings.n_features, settings.n_hidden
+    result = train(
+        cell_features(settings), ModelConfig(n_features=n, n_hidden=m), settings.train_config(),
+        progress=progress, workers=workers,
+    )  # fmt: skip
+    return GridTraining(
+        seed_W=result.seed_W.reshape(P, R, K, m, n),
+        seed_b=result.seed_b.reshape(P, R, K, n),
+        seed_loss=result.seed_loss.reshape(P, R, K),
+        info=result.info,
+        seconds=time.perf_counter() - started,
+    )
+
+
 def run_diagram(
     settings: DiagramSettings,
     *,
     progress: bool | str | None = None,
     workers: int | None = None,
+    training: GridTraining | None = None,
 ) -> Diagram:
-    """Train, label, select, build the theory maps and compare (see the module docstring)."""
-    started = time.perf_counter()
+    """Train (unless ``training`` is given, e.g. read from a sweep's store), label, select,
+    build the theory maps and compare (see the module docstring)."""
+    if training is None:
+        training = train_grid(settings, progress=progress, workers=workers)
+    started = time.perf_counter() - training.seconds
+    trained = time.perf_counter()
     r, p = settings.grid()
     P, R, K = p.size, r.size, settings.seeds
     n, m = settings.n_features, settings.n_hidden
+    expected = {"seed_W": (P, R, K, m, n), "seed_b": (P, R, K, n), "seed_loss": (P, R, K)}
+    for name, shape_of in expected.items():
+        if getattr(training, name).shape != shape_of:
+            raise ValueError(
+                f"training.{name} must have shape {shape_of} for these settings, got "
+                f"{getattr(training, name).shape}"
+            )
     features = cell_features(settings)
-    result = train(
-        features, ModelConfig(n_features=n, n_hidden=m), settings.train_config(),
-        progress=progress, workers=workers,
-    )  # fmt: skip
-    trained = time.perf_counter()
-
-    W = result.seed_W.reshape(P, R, K, m, n)
-    b = result.seed_b.reshape(P, R, K, n)
+    W, b = training.seed_W, training.seed_b
     shape = (n, m)
     seed_labels = dt.label_models(W, shape)
     # Rank seeds by their exact expected loss, free of Monte Carlo noise.
@@ -258,7 +320,8 @@ def run_diagram(
         agreement=agree,
         kappa=kappa,
         boundary=boundary,
-        train_info=result.info,
+        train_info=training.info,
+        sweep=training.sweep,
         exact_W=theory.exact_W,
         exact_b=theory.exact_b,
         exact_loss=theory.exact_loss,

@@ -23,7 +23,14 @@ import numpy as np
 
 from toysup.config import DEFAULT_ADAMW_WEIGHT_DECAY
 from verify import job
-from verify.diagram import Diagram, DiagramSettings, run_diagram
+from verify.diagram import Diagram, DiagramSettings, GridTraining, diagram_sweep, run_diagram
+from verify.job.sweep import (
+    add_sweep_options,
+    check_sweep_options,
+    kept_entries,
+    run_sweeps,
+    sweep_options,
+)
 
 SCHEMA = 1
 DEFAULT_OUT = "phase_boundary_out"
@@ -47,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=job.HelpFormatter,
     )
     job.add_common_options(parser, default_out=DEFAULT_OUT)
+    add_sweep_options(parser)
     add = parser.add_argument
     add(
         "--preset",
@@ -111,7 +119,7 @@ def settings_from_args(args: argparse.Namespace) -> DiagramSettings:
         value = getattr(args, name)
         return preset[name] if value is None else value
 
-    return DiagramSettings(
+    settings = DiagramSettings(
         n_features=args.n,
         n_hidden=args.m,
         resolution=pick("resolution"),
@@ -128,6 +136,11 @@ def settings_from_args(args: argparse.Namespace) -> DiagramSettings:
         seed=args.seed,
         bootstrap=args.bootstrap,
     )
+    job.check_memory(memory_estimate(settings))  # before the sweep's grids are built
+    check_sweep_options(
+        args, {"": diagram_sweep(settings, task_size=sweep_options(args).task_size)}
+    )
+    return settings
 
 
 def memory_estimate(settings: DiagramSettings) -> dict[str, float]:
@@ -145,7 +158,28 @@ def memory_estimate(settings: DiagramSettings) -> dict[str, float]:
 
 
 def compute(settings: DiagramSettings, args: argparse.Namespace) -> Diagram:
-    return run_diagram(settings, progress=job.progress_option(args), workers=args.workers)
+    """Train the grid as a sweep into the store (--store, --resume, --scheduler, --workers), and
+    compute the diagram from the models read back from it."""
+    return run_diagram(settings, training=train_through_store(settings, args))
+
+
+def train_through_store(settings: DiagramSettings, args: argparse.Namespace) -> GridTraining:
+    """The grid's models, trained by :mod:`toysup.sweep` (docs/sweeps.md, "Jobs")."""
+    import time
+
+    started = time.perf_counter()
+    sweep = diagram_sweep(settings, task_size=sweep_options(args).task_size)
+    done = run_sweeps({"": sweep}, args, progress=job.progress_option(args))
+    arrays = done.arrays[""]  # (density, importance, seed, ...) = (P, R, K, ...)
+    info = dict(done.info[""], workers=done.summary["workers"])
+    return GridTraining(
+        seed_W=arrays["seed_W"],
+        seed_b=arrays["seed_b"],
+        seed_loss=arrays["seed_loss"],
+        info=info,
+        seconds=time.perf_counter() - started,
+        sweep=done.summary,
+    )
 
 
 def write_files(diagram: Diagram, tmp: Path, argv: list[str]) -> list[str]:
@@ -182,6 +216,7 @@ JOB: job.Job[DiagramSettings, Diagram] = job.Job(
     write=write_files,
     report=lambda diagram, out, files: report(diagram, out, files),
     failure_hint="lower --lr (or pick another --preset)",
+    keep=kept_entries,
 )
 
 
@@ -321,6 +356,7 @@ def summarize(diagram: Diagram, *, files: list[str]) -> dict[str, Any]:
                 "selection": _selection_text(diagram),
                 "selection_loss": diagram.selection_loss_kind,
             },
+            "sweep": diagram.sweep,
             "runtime_s": diagram.timings["total_s"],
             "timings": diagram.timings,
             "files": files,
@@ -400,6 +436,12 @@ def report(diagram: Diagram, out: Path, files: list[Path]) -> str:
         "empirical phases: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()),
         f"files in {out}/: " + ", ".join(f.name for f in files),
     ]
+    if diagram.sweep is not None:
+        sw = diagram.sweep
+        lines.append(
+            f"training: {sw['tasks']} tasks ({sw['tasks_run']} run, {sw['tasks_reused']} reused) "
+            f"on {sw['scheduler']}, store {sw['store']}"
+        )
     return "\n".join(lines)
 
 

@@ -93,6 +93,7 @@ def summarize(result: BridgeResult, *, files: list[str]) -> dict[str, Any]:
                 "selection": f"best of {s.seeds} seeds by final loss",
                 **result.train_info,
             },
+            "sweep": result.sweep,
             "runtime_s": result.timings["total_s"],
             "timings": result.timings,
             "files": files,

@@ -163,7 +163,8 @@ class BridgeResult(Summarized):
         paired: {"l2" | "linf": (D, K, 2)} on the draws both decoders saw (the first
             ``lp_trials``): [..., 0] rows only the toy recovered, [..., 1] only the LP; -1 where
             the LP was not run.
-        train_info: device, dtype, workers; timings: seconds per stage.
+        train_info: device, dtype, workers; timings: seconds per stage; sweep: the training
+        sweep's summary (tasks, tasks_run, tasks_reused, scheduler, ...) or None.
     """
 
     settings: BridgeSettings
@@ -186,6 +187,7 @@ class BridgeResult(Summarized):
     paired: Mapping[str, IntArray]
     train_info: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    sweep: dict[str, Any] | None = None  # the training sweep's summary, when run through one
 
     def rate(self, decoder: str, criterion: str) -> FloatArray:
         """(D, K) success fraction, NaN where not evaluated."""

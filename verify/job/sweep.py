@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from verify.job.options import check_count
+
 #: The default store, inside ``--out``.
 STORE_NAME = "sweep.zarr"
 #: Seconds to wait for a scheduler at an address before refusing it.
@@ -63,6 +65,13 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
         help="run the training tasks on Dask: 'local' (a cluster of --workers processes on this "
         "machine) or a scheduler's address, tcp://HOST:PORT (default: threads of this process)",
     )
+    add(
+        "--task-size",
+        type=int,
+        metavar="N",
+        help="configurations per training task, the unit of resuming and of distribution "
+        "(default: about one trainer block, docs/sweeps.md)",
+    )
     if "--workers" not in parser._option_string_actions:
         add("--workers", type=int, help="worker threads or processes (default: the usable cores)")
 
@@ -71,13 +80,15 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
 class SweepOptions:
     """The parsed sweep options. ``store``: absolute path; ``kept``: its name when it lies
     directly in ``--out`` (moved with the output directory), else None; ``scheduler``: None
-    (threads), ``"local"`` or an address."""
+    (threads), ``"local"`` or an address; ``task_size``: for the job's ``Sweep(task_size=...)``
+    (None: the default)."""
 
     store: Path
     resume: bool
     scheduler: str | None
     workers: int | None
     kept: str | None
+    task_size: int | None = None
 
     def paths(self, names: Sequence[str]) -> dict[str, Path]:
         """The store of each sweep: the store itself for one unnamed sweep (``[""]``), else one
@@ -88,12 +99,15 @@ class SweepOptions:
 
 
 def sweep_options(args: argparse.Namespace) -> SweepOptions:
-    """Parse the options (no checks, no I/O)."""
+    """Parse the options (no I/O; ``--task-size`` checked)."""
     out = Path(args.out).expanduser().absolute()
     store = out / STORE_NAME if args.store is None else Path(args.store).expanduser().absolute()
     scheduler = None if args.scheduler in (None, "threads") else args.scheduler
     kept = store.name if store.parent == out else None
-    return SweepOptions(store, bool(args.resume), scheduler, args.workers, kept)
+    task_size = getattr(args, "task_size", None)
+    if task_size is not None:
+        check_count("--task-size", task_size, minimum=1)
+    return SweepOptions(store, bool(args.resume), scheduler, args.workers, kept, task_size)
 
 
 def kept_entries(args: argparse.Namespace) -> list[str]:
@@ -114,6 +128,7 @@ def check_sweep_options(
       than one level; an existing directory must be a store of these sweeps.
     - ``--resume`` with a store of other sweeps (names the settings that differ); a store outside
       ``--out`` that holds a sweep, without ``--resume``.
+    - ``--task-size``: a positive integer.
     - ``--scheduler``: ``local`` needs dask.distributed; an address must answer within
       ``timeout`` seconds; ``--workers`` is not for an address.
 
@@ -244,11 +259,13 @@ def _write_group(path: Path, names: Sequence[str]) -> None:
 class SweepRun:
     """What :func:`run_sweeps` did. ``arrays[name]``: every variable and coordinate of that
     sweep read back from the store (:func:`toysup.sweep.load_arrays`); ``summary``: for
-    ``summary.json``'s ``sweep`` key; ``reports``: :class:`toysup.sweep.SweepReport` per name."""
+    ``summary.json``'s ``sweep`` key; ``reports``: :class:`toysup.sweep.SweepReport` per name;
+    ``info[name]``: ``device`` and ``dtype`` the tasks trained with (from the manifest)."""
 
     arrays: dict[str, dict[str, Any]]
     summary: dict[str, Any]
     reports: dict[str, Any]
+    info: dict[str, dict[str, Any]]
 
 
 def run_sweeps(
@@ -260,24 +277,65 @@ def run_sweeps(
 ) -> SweepRun:
     """Run ``{name: Sweep}`` (``{"": sweep}`` for one) into the store, in order, reusing
     finished tasks with ``--resume``; return the arrays read back from the store and the summary
-    ``{"tasks", "tasks_run", "tasks_reused", "scheduler"}`` (sums over the sweeps)."""
-    from toysup.sweep import load_arrays, run_sweep
+    ``{"tasks", "tasks_run", "tasks_reused", "scheduler"}`` (sums over the sweeps).
 
+    A run that fails or is interrupted before any task finished removes the store it created
+    (nothing to resume); otherwise the finished tasks stay in the store."""
     opts = options if isinstance(options, SweepOptions) else sweep_options(options)
     names = list(sweeps)
     if not names:
         raise ValueError("run_sweeps needs at least one sweep")
+    new_parent = not opts.store.parent.exists()
+    new_store = not opts.store.exists()
     if "" in names and len(names) > 1:
         raise ValueError(f"a sweep named '' must be the only one, got names {names}")
     if names != [""]:
         for name in names:
             if not name or "/" in name or name.startswith("."):
                 raise ValueError(f"sweep names must be plain folder names, got {name!r}")
-        stale = set(_group_names(opts.store) or ()) - set(names)
-        for name in stale if not opts.resume else ():
-            shutil.rmtree(opts.store / name, ignore_errors=True)
-        _write_group(opts.store, names)
-    opts.store.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if names != [""]:
+            stale = set(_group_names(opts.store) or ()) - set(names)
+            for name in stale if not opts.resume else ():
+                shutil.rmtree(opts.store / name, ignore_errors=True)
+            _write_group(opts.store, names)
+        opts.store.parent.mkdir(parents=True, exist_ok=True)
+        return _run(sweeps, opts, names, progress, timeout)
+    except BaseException:
+        _discard_if_empty(opts, names, new_store=new_store, new_parent=new_parent)
+        raise
+
+
+def _discard_if_empty(
+    opts: SweepOptions, names: list[str], *, new_store: bool, new_parent: bool
+) -> None:
+    """After a failed or interrupted run: a store this run created that holds no finished task
+    has nothing to resume, so it goes (and the folder created for it, if empty), leaving no
+    trace; a store with finished tasks stays for ``--resume``."""
+    from toysup.sweep.store import read_manifest
+
+    if not new_store:
+        return
+    for path in opts.paths(names).values():
+        if path.is_dir() and read_manifest(path):
+            return
+    shutil.rmtree(opts.store, ignore_errors=True)
+    if new_parent:
+        try:
+            opts.store.parent.rmdir()
+        except OSError:
+            pass
+
+
+def _run(
+    sweeps: Mapping[str, Any],
+    opts: SweepOptions,
+    names: list[str],
+    progress: bool | None,
+    timeout: float,
+) -> SweepRun:
+    from toysup.sweep import load_arrays, run_sweep
+
     scheduler: Any = opts.scheduler
     client = None
     if scheduler is not None and len(names) > 1:  # one cluster for every sweep
@@ -287,6 +345,7 @@ def run_sweeps(
         scheduler = client.client
     reports: dict[str, Any] = {}
     arrays: dict[str, dict[str, Any]] = {}
+    info: dict[str, dict[str, Any]] = {}
     try:
         for name, path in opts.paths(names).items():
             reports[name] = run_sweep(
@@ -300,6 +359,7 @@ def run_sweeps(
                 connect_timeout=timeout,
             )
             arrays[name] = load_arrays(path)
+            info[name] = _training_info(path)
     finally:
         if client is not None:
             client.close()
@@ -312,4 +372,15 @@ def run_sweeps(
         "store": str(opts.store),
         "tasks_repaired": sum(len(r.repaired) for r in reports.values()),
     }
-    return SweepRun(arrays=arrays, summary=summary, reports=reports)
+    return SweepRun(arrays=arrays, summary=summary, reports=reports, info=info)
+
+
+def _training_info(path: Path) -> dict[str, Any]:
+    """``device`` and ``dtype`` of the finished tasks (joined with ', ' where they differ)."""
+    from toysup.sweep.store import read_manifest
+
+    records = read_manifest(path).values()
+    return {
+        key: ", ".join(sorted({str(r.get("info", {}).get(key)) for r in records}))
+        for key in ("device", "dtype")
+    }
