@@ -91,22 +91,34 @@ def test_data_files_hold_what_the_figures_are_drawn_from(quick_run):
 def test_one_figure_alone_reproduces_the_full_run_and_resumes(quick_run, tmp_path):
     """A figure's runs are the same sweep tasks whatever else runs (their seeds derive from the
     base seed, the figure's name and the configurations), so --only makes the same data, bit
-    for bit on CPU; --resume then reuses the stored task and trains nothing."""
+    for bit on CPU; --resume then reuses the stored tasks (a phase grid's too) and trains
+    nothing, and gives the same files."""
     out, _, _ = quick_run
     alone = tmp_path / "alone"
-    args = ["--out", str(alone), "--quick", "--quiet", "--workers", "1", "--only", "dimensionality"]
-    for resume in ([], ["--resume"]):
-        assert main([*args, *resume]) == 0
-        with np.load(out / "dimensionality.npz") as a, np.load(alone / "dimensionality.npz") as b:
-            assert set(a.files) == set(b.files)
-            for key in a.files:
-                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    args = ["--out", str(alone), "--quick", "--quiet", "--workers", "1",
+            "--only", "dimensionality", "phase_n2m1"]  # fmt: skip
+    assert main(args) == 0
+    first = json.loads((alone / "summary.json").read_text())["sweep"]
+    assert first["tasks"] == first["tasks_run"] >= 2 and first["tasks_reused"] == 0
+    with np.load(alone / "phase_n2m1.npz") as phase:
+        before = dict(phase)
+    assert main([*args, "--resume"]) == 0
     sweep = json.loads((alone / "summary.json").read_text())["sweep"]
-    assert (sweep["tasks"], sweep["tasks_run"], sweep["tasks_reused"]) == (1, 0, 1)
+    assert (sweep["tasks"], sweep["tasks_run"], sweep["tasks_reused"]) == (first["tasks"], 0,
+                                                                          first["tasks"])  # fmt: skip
+    with np.load(alone / "phase_n2m1.npz") as phase:
+        for key, value in before.items():
+            np.testing.assert_array_equal(phase[key], value, err_msg=key)
+    with np.load(out / "dimensionality.npz") as a, np.load(alone / "dimensionality.npz") as b:
+        assert set(a.files) == set(b.files)
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     # a store of other figures cannot be resumed with these: refused before anything is written
     other = ["--out", str(alone), "--quick", "--resume", "--only", "privileged_basis"]
     assert main(other) == 2
-    assert json.loads((alone / "summary.json").read_text())["figures"] == ["dimensionality"]
+    assert json.loads((alone / "summary.json").read_text())["figures"] == [
+        "dimensionality", "phase_n2m1",
+    ]  # fmt: skip
 
 
 def test_report_table(quick_run):

@@ -115,7 +115,10 @@ class _Formatter(job.HelpFormatter, argparse.RawDescriptionHelpFormatter):
 def settings_from_args(args: argparse.Namespace) -> PaperFiguresSettings:
     names = NAMES if args.only is None else tuple(args.only)
     settings = PaperFiguresSettings(names=names, size="quick" if args.quick else "default")
-    check_sweep_options(args, figure_sweeps(settings.names, settings.size, _context(args)))
+    sweeps = figure_sweeps(
+        settings.names, settings.size, _context(args), task_size=getattr(args, "task_size", None)
+    )
+    check_sweep_options(args, sweeps)
     return settings
 
 

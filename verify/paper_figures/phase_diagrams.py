@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from theory import n2m1, n3m2
 from verify import plots
 from verify.diagram import DiagramSettings, run_diagram
-from verify.paper_figures._common import Context, FigureData, Training
+from verify.paper_figures._common import Context, FigureData, Training, sweep_name
 from verify.phase_boundary import memory_estimate
 
 SECTION = "Superposition as a Phase Change"
@@ -45,15 +45,17 @@ def presets(n: int, m: int) -> dict[str, DiagramSettings]:
 
 
 def trainings(settings: DiagramSettings, ctx: Context) -> list[Training]:
-    """None of the job's sweep: the grid is trained by :func:`verify.diagram.run_diagram`."""
+    """None as separate runs: the job's sweep trains the grid as
+    :func:`verify.diagram.diagram_sweep`; in Python :func:`verify.diagram.run_diagram` does."""
     return []
 
 
 def compute(settings: DiagramSettings, ctx: Context) -> FigureData:
     s = replace(settings, device=ctx.device, seed=ctx.seed)
     label = f"phase diagram n={s.n_features}, m={s.n_hidden}: training"
+    grid = ctx.trained.get(sweep_name(f"phase_n{s.n_features}m{s.n_hidden}", "grid"))
     diagram = run_diagram(s, progress=label if ctx.progress is None else False,
-                          workers=ctx.workers)  # fmt: skip
+                          workers=ctx.workers, training=grid)  # fmt: skip
     r, p_star = candidate_curve(diagram.importance, s.n_features)
     arrays: dict[str, NDArray[Any]] = {
         "importance": diagram.importance,

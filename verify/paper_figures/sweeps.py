@@ -3,10 +3,10 @@
 
 Every training run a figure declares (``trainings(settings, ctx)``) becomes one sweep named
 ``<figure>_<key>`` with a single axis ``config`` over its configurations, trained as one task (so
-its configurations are batched as the figure batches them). All sweeps of a run live in one Zarr
-group (``--store``, default ``OUT/sweep.zarr``); ``--resume`` reuses the finished ones. The
-figures are then computed from the models read back from the store. The phase diagrams train
-their grids with :func:`verify.diagram.run_diagram`, outside the store.
+its configurations are batched as the figure batches them); the phase diagrams' grids are
+:func:`verify.diagram.diagram_sweep` (``--task-size`` cells per task). All sweeps of a run live in
+one Zarr group (``--store``, default ``OUT/sweep.zarr``); ``--resume`` reuses the finished ones.
+The figures are then computed from the models read back from the store.
 """
 
 from __future__ import annotations
@@ -18,9 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from verify.diagram import DiagramSettings, GridTraining, diagram_sweep
 from verify.job.sweep import run_sweeps
 from verify.paper_figures._common import Context, Trained, Training, sweep_name
 from verify.paper_figures.registry import FIGURES
+
+#: The key of a phase diagram's grid among its figure's sweeps.
+GRID = "grid"
 
 
 def as_sweep(item: Training) -> Any:
@@ -41,13 +45,26 @@ def as_sweep(item: Training) -> Any:
     )
 
 
-def figure_sweeps(names: tuple[str, ...], size: str, ctx: Context) -> dict[str, Any]:
-    """``{sweep name: Sweep}`` of every figure in ``names``, at ``size``."""
-    return {
-        sweep_name(name, item.key): as_sweep(item)
-        for name in names
-        for item in FIGURES[name].trainings(FIGURES[name].settings(size), ctx)
-    }
+def figure_sweeps(
+    names: tuple[str, ...], size: str, ctx: Context, *, task_size: int | None = None
+) -> dict[str, Any]:
+    """``{sweep name: Sweep}`` of every figure in ``names``, at ``size``; ``task_size``: cells
+    per task of the phase grids."""
+    sweeps: dict[str, Any] = {}
+    for name in names:
+        settings = FIGURES[name].settings(size)
+        if isinstance(settings, DiagramSettings):
+            grid = diagram_sweep(phase_settings(settings, ctx), task_size=task_size)
+            sweeps[sweep_name(name, GRID)] = grid
+            continue
+        for item in FIGURES[name].trainings(settings, ctx):
+            sweeps[sweep_name(name, item.key)] = as_sweep(item)
+    return sweeps
+
+
+def phase_settings(settings: DiagramSettings, ctx: Context) -> DiagramSettings:
+    """A phase figure's diagram settings with the run's device and base seed."""
+    return replace(settings, device=ctx.device, seed=ctx.seed)
 
 
 def trained_from_arrays(arrays: dict[str, Any], device: str) -> Trained:
@@ -91,7 +108,7 @@ class SweepTraining:
     ``summary.json``'s ``sweep`` key (``tasks``, ``tasks_run``, ``tasks_reused``,
     ``scheduler``, ...)."""
 
-    trained: dict[str, Trained]
+    trained: dict[str, Trained | GridTraining]
     seconds: dict[str, float]
     summary: dict[str, Any]
 
@@ -99,17 +116,27 @@ class SweepTraining:
 def train_sweeps(
     names: tuple[str, ...], size: str, ctx: Context, args: argparse.Namespace
 ) -> SweepTraining | None:
-    """Run the figures' sweeps into the store and read the models back (None if the figures
-    have no runs for the store, e.g. only phase diagrams)."""
-    sweeps = figure_sweeps(names, size, ctx)
+    """Run the figures' sweeps into the store and read the models back."""
+    sweeps = figure_sweeps(names, size, ctx, task_size=getattr(args, "task_size", None))
     if not sweeps:
         return None
     done = run_sweeps(sweeps, args, progress=ctx.progress)
-    trained, seconds = {}, {}
+    trained: dict[str, Trained | GridTraining] = {}
+    seconds = {}
     for name, arrays in done.arrays.items():
         report = done.reports[name]
         seconds[name] = float(report.wall_s)
-        trained[name] = trained_from_arrays(arrays, store_device(report.store))
+        if name.endswith(f"_{GRID}"):
+            trained[name] = GridTraining(
+                seed_W=arrays["seed_W"],
+                seed_b=arrays["seed_b"],
+                seed_loss=arrays["seed_loss"],
+                info=dict(done.info[name], workers=report.workers),
+                seconds=report.wall_s,
+                sweep=report.to_dict(),
+            )
+        else:
+            trained[name] = trained_from_arrays(arrays, store_device(report.store))
     return SweepTraining(trained, seconds, dict(done.summary))
 
 
