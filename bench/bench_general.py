@@ -1,4 +1,4 @@
-"""The general (autograd) training path against a plain autograd loop written like the reference
+"""The general training path against a plain autograd loop written like the reference
 notebook's (bench/baseline_general.py), in one process, same workloads.
 
     python bench/bench_general.py                  # both workloads, prints a markdown table
@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_range": [min(ratios), max(ratios)],
             "paths": sorted(set(info["paths"])),
             "samplers": info["samplers"],
+            "steps": info["steps"],
             "blocks": info["blocks"],
         }
         rows.append(row)

@@ -28,6 +28,7 @@ from toysup.data import (
 from toysup.optim import Adam
 from toysup.step import TiedStep
 from toysup.step_general import Family, GeneralStep
+from toysup.step_general_sparse import GeneralSparseStep
 from toysup.step_gram import GramStep
 
 #: Target number of explicit feature entries (instances × features × examples) per CPU block:
@@ -195,9 +196,17 @@ def choose_sampler(density: np.ndarray, training: TrainConfig, n_hidden: int) ->
     return min(_KINDS, key=lambda kind: costs[kind])
 
 
-#: The general step (toysup.step_general), per explicit (feature, example) entry and per hidden
-#: unit and entry, and the structured sampler's expansion per entry (ns; bench/bench_general.py).
-_GENERAL_NS, _GENERAL_NS_PER_HIDDEN, _EXPAND_NS = 12.0, 0.5, 3.0
+#: The general step (toysup.step_general): per explicit (feature, example) entry (its elementwise
+#: passes), per entry and hidden unit (its five batched products) and the structured sampler's
+#: expansion per entry (ns; fitted to single-thread timings of the step on n=100, m=40 and n=20,
+#: m=5 blocks).
+_GENERAL_NS, _GENERAL_NS_PER_HIDDEN, _EXPAND_NS = 1.5, 0.16, 3.0
+#: The row-sparse general step (toysup.step_general_sparse): per step (its sort and a dozen more
+#: operations), per (feature, example) entry (elementwise passes, the three products that do not
+#: take x: 3/5 of the per-hidden cost), per non-zero entry and per non-zero entry and hidden
+#: unit (its two gathers, the ordering and the corrections at the entries) (ns).
+_ENTRIES_FIXED_NS, _ENTRIES_NS = 100_000.0, 2.0
+_NONZERO_NS, _NONZERO_NS_PER_HIDDEN = 40.0, 0.5
 #: The kinds the general path can use (the Gram step is a fast path of its own).
 GENERAL_KINDS = ("compact", "sparse", "dense")
 
@@ -208,18 +217,30 @@ def general_sampler_costs(
     """Estimated time (ns) of one general step for instances whose sets (features, when
     independent) have these densities (instances, sets), by kind: the draw of the sets (per-entry
     costs as in :func:`sampler_costs`), then the expansion to n features (structured sets only)
-    and the autograd step over the explicit examples (all B, or the compact sampler's widest
-    active count)."""
+    and the step over the explicit examples (all B, or the compact sampler's widest active
+    count). With independent features the row-sparse kind hands the step the batch's non-zero
+    entries (:class:`toysup.step_general_sparse.GeneralSparseStep`: the two products that take x
+    cost per non-zero entry); otherwise the step is the dense-layout one
+    (:class:`toysup.step_general.GeneralStep`)."""
     instances, sets = set_density.shape
     per_entry = _GENERAL_NS + _GENERAL_NS_PER_HIDDEN * n_hidden
-    per_entry += _EXPAND_NS if sets != n_features else 0.0
+    independent = sets == n_features
+    per_entry += 0.0 if independent else _EXPAND_NS
     mean = batch * set_density
     slots = np.sum(np.ceil(mean + 4 * np.sqrt(mean * (1 - set_density)) + 4)) * _SPARSE_SLOT_NS
     width = CompactSampler.expected_width(set_density, batch)
     full_sets, full = instances * sets * batch, instances * n_features * batch
+    if independent:  # GeneralSparseStep
+        sparse_step = (
+            _ENTRIES_FIXED_NS
+            + full * (_ENTRIES_NS + 0.6 * _GENERAL_NS_PER_HIDDEN * n_hidden)
+            + float(np.sum(mean)) * (_NONZERO_NS + _NONZERO_NS_PER_HIDDEN * n_hidden)
+        )
+    else:
+        sparse_step = full * per_entry
     return {
         "dense": full_sets * _DRAW_NS["dense"] + full * per_entry,
-        "sparse": full_sets * _DRAW_NS["sparse"] + slots + full * per_entry,
+        "sparse": full_sets * _DRAW_NS["sparse"] + slots + sparse_step,
         "compact": instances * width * (sets * _DRAW_NS["compact"] + n_features * per_entry),
     }
 
@@ -264,7 +285,7 @@ class Block:
     c: Tensor  # 2 I / B (/ n for "mean"), (I_b, n)
     loss_importance: Tensor  # I (/ n), (I_b, n)
     sampler: Sampler
-    step: TiedStep | GramStep | GeneralStep
+    step: TiedStep | GramStep | GeneralStep | GeneralSparseStep
     optimizer: Adam
     source: UniformSource
     cost: float  # estimated ns per step (sampler_costs), to schedule long blocks first
@@ -276,6 +297,13 @@ class Block:
             assert isinstance(self.sampler, SparseSampler)
             batch: SparseBatch = self.sampler.draw_entries(self.source)
             self.step.gradients(batch, self.W, self.b, self.c, self.grad_W, self.grad_b)
+        elif isinstance(self.step, GeneralSparseStep):
+            assert isinstance(self.sampler, FeatureSampler)
+            entries = self.sampler.draw_entries(self.source)
+            self.step.gradients(
+                entries, self.W, self.b, self.W_dec, self.grad_W, self.grad_b, self.grad_W_dec,
+                need_loss=need_loss,
+            )  # fmt: skip
         elif isinstance(self.step, GeneralStep):
             x = self.sampler.draw(self.step.x_flat, self.source)  # (I_b, n, C)
             self.step.gradients(
@@ -286,11 +314,33 @@ class Block:
             x = self.sampler.draw(self.step.x_flat, self.source)  # (I_b, n, C)
             self.step.gradients(x, self.W, self.b, self.c, self.grad_W, self.grad_b)
 
+    @property
+    def step_name(self) -> str:
+        """The step this block runs, as ``TrainResult.info["steps"]`` records it: ``"tied"``
+        (toysup.step), ``"gram"`` (toysup.step_gram), ``"general"`` (toysup.step_general) or
+        ``"general_entries"`` (toysup.step_general_sparse)."""
+        return _STEP_NAMES[type(self.step)]
+
     def penalty(self) -> Tensor:
         """The last batch's penalty per instance (zero on the fast path), shape (I_b,)."""
-        if isinstance(self.step, GeneralStep):
+        if isinstance(self.step, GeneralStep | GeneralSparseStep):
             return self.step.penalty()
         return torch.zeros_like(self.b[:, 0])
+
+
+def takes_entries(kind: str, structure: str) -> bool:
+    """Whether the general path's step for this sampler kind and feature structure takes the
+    batch's non-zero entries (:class:`GeneralSparseStep`): the row-sparse kind on independent
+    features, the case :func:`general_sampler_costs` prices that way."""
+    return kind == "sparse" and structure == "independent"
+
+
+_STEP_NAMES: dict[type, str] = {
+    TiedStep: "tied",
+    GramStep: "gram",
+    GeneralStep: "general",
+    GeneralSparseStep: "general_entries",
+}
 
 
 def make_block(
@@ -310,7 +360,7 @@ def make_block(
 ) -> Block:
     """Set up block ``index`` holding ``configs`` (× seeds), starting at internal instance
     ``start``; ``W0`` (and ``W0_dec``, untied models) hold every instance's initial weights in
-    internal order. ``path``: ``"fast"`` (hand-derived steps) or ``"general"`` (autograd)."""
+    internal order. ``path``: ``"fast"`` (hand-derived steps) or ``"general"`` (the family's steps)."""
     n_seeds = training.n_seeds
     n, m, batch = model.n_features, model.n_hidden, training.batch_size
     size = len(configs) * n_seeds
@@ -334,13 +384,13 @@ def make_block(
         W_dec = W_dec.view(size, n, m)
         W_dec.copy_(W0_dec[start : start + size])
     sampler: Sampler
-    step: TiedStep | GramStep | GeneralStep
+    step: TiedStep | GramStep | GeneralStep | GeneralSparseStep
     if path == "general":
         set_density = per_instance(features.set_density_array)
         sampler = FeatureSampler(
             kind, density, set_density, batch, structure=features.structure, values=features.values
         )
-        step = GeneralStep(
+        step = (GeneralSparseStep if takes_entries(kind, features.structure) else GeneralStep)(
             Family.of(model, training), size, n, batch,
             weight=scale * importance / batch, dtype=dtype, device=device,
         )  # fmt: skip

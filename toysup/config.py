@@ -228,7 +228,7 @@ class TrainConfig(_JsonConfig):
 
     Tied models with ``hidden_activation="none"``, a ReLU or linear output, target identity, no
     penalty and independent unit features train through the hand-derived fast steps; everything
-    else through the general autograd step (docs/training.md, "The general path").
+    else through the general step (docs/training.md, "The general path").
     """
 
     steps: int = 10_000

@@ -394,6 +394,21 @@ class FeatureSampler:
             x.mul_(2.0).sub_(1.0)
         return x.mul_(active)
 
+    def draw_entries(self, source: UniformSource) -> SparseBatch:
+        """Independent features over the row-sparse sampler only: the batch :meth:`draw` would
+        give (same random numbers), as its non-zero entries in row order
+        (:meth:`SparseSampler.draw_entries`), signed values made ``2v − 1`` as in :func:`_signed_`.
+        """
+        if self.set_flat is not None or not isinstance(self.inner, SparseSampler):
+            raise ValueError(
+                "draw_entries needs independent features and the 'sparse' kind, got structure "
+                f"{self.structure!r} and kind {type(self.inner).__name__}"
+            )
+        batch = self.inner.draw_entries(source)
+        if self.signed:
+            _signed_(batch.values)
+        return batch
+
 
 def _signed_(x: Tensor) -> Tensor:
     """In place: every non-zero entry v of ``x`` (uniform on [0, 1)) becomes ``2v − 1``, as

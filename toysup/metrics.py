@@ -294,3 +294,31 @@ def n_abs_computed(
 ) -> NDArray[np.int64]:
     """Number of features whose :func:`abs_fit` exceeds ``threshold``: (...)."""
     return np.sum(abs_fit(W, W_dec, b) > threshold, axis=-1)
+
+
+def abs_fit_by_sign(W: Any, W_dec: Any, b: Any, *, points: int = 201) -> NDArray[np.float64]:
+    """:func:`abs_fit` for each sign of the input separately: (..., n, 2), index 0 for
+    ``x_i > 0``, 1 for ``x_i < 0``; on each half of the grid, ``1 − Σ_v (y_i − |v|)² /
+    Σ_v (|v| − mean |v|)²``. 1 when that half of ``|x_i|`` is computed, ≤ 0 for a constant output
+    (a bias alone): a fit above 0 needs a hidden neuron that responds on that side.
+
+    A ReLU neuron ``ReLU(W_j · x)`` responds to ``x = v e_i`` on one sign of v only (that of
+    ``W_ji``), so a model whose neurons each read a single feature computes at most m signs; more
+    than m (:func:`n_abs_signs_computed`) needs neurons shared between features, i.e. computation
+    in superposition (paper §"Computation in Superposition"). Counting each sign as half a
+    feature, m signs are the m/2 features of a circuit with a neuron pair per feature."""
+    y, v = _abs_responses(W, W_dec, b, points)
+    fits = []
+    for side in (v > 0, v < 0):
+        target = np.abs(v[side])
+        error = ((y[..., side] - target) ** 2).sum(-1)
+        fits.append(1 - error / ((target - target.mean()) ** 2).sum())
+    return np.stack(fits, axis=-1)
+
+
+def n_abs_signs_computed(
+    W: Any, W_dec: Any, b: Any, threshold: float = ABS_FIT_THRESHOLD
+) -> NDArray[np.int64]:
+    """Number of (feature, sign) halves whose :func:`abs_fit_by_sign` exceeds ``threshold``:
+    (...). More than m (the hidden size) is computation in superposition."""
+    return np.sum(abs_fit_by_sign(W, W_dec, b) > threshold, axis=(-2, -1))

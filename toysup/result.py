@@ -78,8 +78,9 @@ class TrainResult(Summarized):
             (C, k, m, n), (C, k, n), (C, k), (C, k).
         history_steps: (T,) 0-based steps at which the training loss was logged.
         history_loss: (T, C, k) training-batch loss at those steps.
-        info: device, workers, blocks, samplers, paths (``"fast"``: the hand-derived steps,
-            ``"general"``: autograd), runtime and versions (JSON-friendly).
+        info: device, workers, blocks, samplers, paths (``"fast"``: the basic models' steps,
+            ``"general"``: the family's), steps (per configuration: ``"tied"``, ``"gram"``,
+            ``"general"`` or ``"general_entries"``), runtime and versions (JSON-friendly).
         W_dec, seed_W_dec: untied models' decoders, (C, n, m) and (C, k, n, m); ``None`` when tied.
         loss_penalized, loss_penalized_stderr: (C,) the final objective, loss plus penalty
             (``l1_hidden · E[Σ_j |h_j|]`` estimated on the same examples, plus the exact

@@ -1,4 +1,4 @@
-"""The general training step: autograd through one batched forward pass of any model of the family.
+"""The general training step: one batched pass, forward and backward, for any model of the family.
 
 Every toy model of :mod:`toysup.models` (hidden activation none or ReLU; output ReLU, linear, GELU
 or softplus; tied or untied; target ``x`` or ``|x|``; L1 penalties on the hidden activations and
@@ -17,7 +17,8 @@ Per instance, with ``w_i = I_i / B`` (divided by n for the per-feature mean), th
     L = Σ_b Σ_i w_i (t_ib − x'_ib)² + λ_h / B · Σ_b Σ_j |h_jb| + λ_W (Σ|W| + Σ|W_dec|)
 
 and the instances' objectives are summed, so each instance's gradient is its own (derivation and
-checks in docs/training.md, "The general path").
+checks in docs/training.md, "The general path"). The family is closed, so the backward pass is
+written out (:meth:`GeneralStep.gradients`) and checked against autograd of a plain reference.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -99,42 +99,6 @@ class Family:
         return self.l1_weights * total
 
 
-class WeightedSquaredError(torch.autograd.Function):
-    """``Σ_{i,b} w_i (f(z_ib) − t_ib)²`` per instance, for pre-activations z (I, n, C), targets
-    t (I, n, C) and weights w (I, n), with the output activation f ReLU or linear folded in.
-
-    One function instead of autograd's activation, subtract, square, weight and sum: forward
-    ``d = f(z) − t`` in place on one new array, masked by ``f'(z)`` after the loss is taken;
-    backward one contiguous pass, ``2 w d`` times the incoming gradient (autograd's own chain
-    through a broadcast weight ran several times slower on CPU). The loss itself is only
-    computed when ``need_loss`` (zeros otherwise: the gradient does not need it)."""
-
-    @staticmethod
-    def forward(
-        ctx: Any, z: Tensor, target: Tensor, weight: Tensor, relu: bool, need_loss: bool
-    ) -> Tensor:
-        # d = f(z) - t                                                         (I, n, C)
-        diff = torch.clamp_min(z, 0.0).sub_(target) if relu else torch.sub(z, target)
-        if need_loss:
-            norm = torch.linalg.vector_norm(diff, dim=2)  # one pass, no temporary      (I, n)
-            loss = (norm.square_() * weight).sum(1)
-        else:
-            loss = weight.new_zeros(weight.shape[0])
-        if relu:  # f'(z) = [z > 0]
-            _threshold_backward(diff, z, 0.0, grad_input=diff)
-        ctx.save_for_backward(diff, weight)
-        return loss
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
-        diff, weight = ctx.saved_tensors
-        return diff.mul_((2.0 * weight * grad[:, None])[:, :, None]), None, None, None, None
-
-
-#: ``threshold_backward(grad, input, 0)``: grad where input > 0, else 0 (torch.ops.aten).
-_threshold_backward = torch.ops.aten.threshold_backward.grad_input
-
-
 def is_fast(features: FeatureConfig, model: ModelConfig, training: TrainConfig) -> bool:
     """Whether the hand-derived steps (:mod:`toysup.step`, :mod:`toysup.step_gram`) cover this
     configuration: tied, no hidden activation, ReLU or linear output, target ``x`` (``|x|`` with
@@ -152,9 +116,11 @@ def is_fast(features: FeatureConfig, model: ModelConfig, training: TrainConfig) 
 
 
 class GeneralStep:
-    """Buffers for one block of instances, and its gradients by autograd.
+    """Buffers for one block of instances, and its hand-derived gradients.
 
-    ``weight`` (instances, n) is ``I / B`` (divided by n for the per-feature mean).
+    ``weight`` (instances, n) is ``I / B`` (divided by n for the per-feature mean). The
+    (instances, hidden, examples) and (instances, n, examples) work arrays are allocated on the
+    first call (their hidden size comes from ``W``) and reused: each step views their start.
     """
 
     def __init__(
@@ -171,15 +137,15 @@ class GeneralStep:
         self.family = family
         self.batch_size = batch_size
         self.weight = weight
+        self.c = 2.0 * weight  # ∂/∂x' of w (x' − t)² is 2 w (x' − t)
+        big = n_instances * n_features * batch_size
         # The sampler's buffer: I·n·B entries and a spare (the row-sparse sampler's).
-        self.x_flat = torch.empty(
-            n_instances * n_features * batch_size + 1, dtype=dtype, device=device
-        )
-        self.target_flat = torch.empty(
-            n_instances * n_features * batch_size if family.abs_target else 0,
-            dtype=dtype,
-            device=device,
-        )  # fmt: skip (|x|, written in place each step)
+        self.x_flat = torch.empty(big + 1, dtype=dtype, device=device)
+        self.z_flat = torch.empty(big, dtype=dtype, device=device)  # W_dec h + b
+        self.d_flat = torch.empty(big, dtype=dtype, device=device)  # f(z) − t, then e
+        self.target_flat = torch.empty(big if family.abs_target else 0, dtype=dtype, device=device)
+        self.h_flat = torch.empty(0, dtype=dtype, device=device)  # h           (I, m, C)
+        self.g_flat = torch.empty(0, dtype=dtype, device=device)  # ∂L/∂h_pre   (I, m, C)
         self.last_loss = torch.zeros(n_instances, dtype=dtype, device=device)
         self.last_penalty = torch.zeros_like(self.last_loss)
 
@@ -196,46 +162,85 @@ class GeneralStep:
         need_loss: bool = True,
     ) -> None:
         """Write the objective's gradients for the batch ``x`` (instances, n, C) into ``grad_W``,
-        ``grad_b`` (and ``grad_W_dec``); keep the batch's penalty per instance and, when
-        ``need_loss`` (the trainer asks on logged steps), its loss."""
+        ``grad_b`` (and ``grad_W_dec``); when ``need_loss`` (the trainer asks on logged steps),
+        keep the batch's loss and penalty per instance.
+
+        With ``e = (f(z) − t) f'(z)`` (I, n, C) and ``c = 2w``: ``∂L/∂b = c ⊙ Σ_b e``,
+        ``∂L/∂W_dec = diag(c) e hᵀ``, ``∂L/∂h = W_decᵀ diag(c) e`` (plus ``λ_h/B sign(h)``),
+        masked by ``[h > 0]`` for the hidden ReLU, ``∂L/∂W = (∂L/∂h) xᵀ`` (plus the decoder's
+        ``h eᵀ diag(c)`` when tied, and ``λ_W sign(W)``). ``c`` scales rows or columns of the
+        small factors, never the (I, n, C) arrays.
+        """
         family = self.family
-        leaves = [W.detach().requires_grad_(), b.detach().requires_grad_()]
-        if W_dec is not None:
-            leaves.append(W_dec.detach().requires_grad_())
+        instances, n, width = x.shape
+        m = W.shape[1]
+        h, g, z, d = self._views(instances, n, m, width)
+        c = self.c
+        torch.bmm(W, x, out=h)  # W x                                             (I, m, C)
+        if family.hidden_relu:
+            h.clamp_min_(0.0)
+        decoder = W.transpose(1, 2) if W_dec is None else W_dec  # (I, n, m)
+        torch.baddbmm(b[:, :, None], decoder, h, out=z)  # z = W_dec h + b         (I, n, C)
         target = x
         if family.abs_target:
             target = torch.abs(x, out=self.target_flat[: x.numel()].view(x.shape))
-        with torch.enable_grad():
-            W_, b_ = leaves[0], leaves[1]
-            W_dec_ = leaves[2] if W_dec is not None else None
-            if family.activation in ("relu", "linear"):  # folded into the loss function
-                h, z = family.pre_activations(W_, b_, W_dec_, x)
-                relu = family.activation == "relu"
-                loss = WeightedSquaredError.apply(z, target, self.weight, relu, need_loss)
-            else:
-                h, out = family.forward(W_, b_, W_dec_, x)
-                loss = WeightedSquaredError.apply(out, target, self.weight, False, need_loss)
-            implicit = self.batch_size - x.shape[2]
-            if implicit:  # all-zero examples: x' = f(b), target 0
-                loss = loss + implicit * family.zero_example(b_, self.weight)
-            objective = loss
-            penalty = None
-            if family.l1_hidden:
-                penalty = family.l1_hidden / self.batch_size * h.abs().sum((1, 2))
-            if family.l1_weights:
-                weights = family.weight_penalty(W_, W_dec_)
-                penalty = weights if penalty is None else penalty + weights
-            if penalty is not None:
-                objective = loss + penalty
-            grads = torch.autograd.grad(objective.sum(), leaves)
-        grad_W.copy_(grads[0])
-        grad_b.copy_(grads[1])
-        if grad_W_dec is not None:
-            grad_W_dec.copy_(grads[2])
+        output_error(family, z, target, d)  # d = f(z) − t
+        implicit = self.batch_size - width  # all-zero examples: z = b, t = 0
+        f_b = family.output(b) if implicit or need_loss else None
         if need_loss:
-            self.last_loss = loss.detach()
-        if penalty is not None:
-            self.last_penalty = penalty.detach()
+            err = torch.linalg.vector_norm(d, dim=2).square_()  # Σ_b d²        (I, n)
+            if implicit:
+                err.add_(f_b.square(), alpha=implicit)  # type: ignore[union-attr]
+            self.last_loss = (err * self.weight).sum(1)
+        e = times_slope(
+            family.activation, d, z
+        )  # e = d f'(z)                                (I, n, C)
+        torch.sum(e, 2, out=grad_b)
+        if implicit:
+            grad_b.add_(times_slope(family.activation, f_b.clone(), b), alpha=implicit)  # type: ignore[union-attr]
+        grad_b.mul_(c)
+        if W_dec is None:  # tied: the decoder's part of ∂L/∂W is h eᵀ diag(c)
+            torch.bmm(h, e.transpose(1, 2), out=grad_W)
+            grad_W.mul_(c[:, None, :])
+            scaled = W * c[:, None, :]  # W_decᵀ diag(c) = W diag(c)                 (I, m, n)
+        else:
+            assert grad_W_dec is not None
+            torch.bmm(e, h.transpose(1, 2), out=grad_W_dec)  # e hᵀ                  (I, n, m)
+            grad_W_dec.mul_(c[:, :, None])
+            scaled = (W_dec * c[:, :, None]).transpose(1, 2)  # W_decᵀ diag(c)       (I, m, n)
+        torch.bmm(scaled, e, out=g)  # ∂L/∂h                                        (I, m, C)
+        if family.l1_hidden:
+            g.add_(torch.sign(h), alpha=family.l1_hidden / self.batch_size)
+        if family.hidden_relu:
+            _threshold_backward(g, h, 0.0, grad_input=g)  # [h > 0] = [W x > 0]
+        if W_dec is None:
+            grad_W.baddbmm_(g, x.transpose(1, 2))  # + (∂L/∂h) xᵀ                  (I, m, n)
+        else:
+            torch.bmm(g, x.transpose(1, 2), out=grad_W)
+        if family.l1_weights:
+            grad_W.add_(torch.sign(W), alpha=family.l1_weights)
+            if W_dec is not None and grad_W_dec is not None:
+                grad_W_dec.add_(torch.sign(W_dec), alpha=family.l1_weights)
+        if need_loss and (family.l1_hidden or family.l1_weights):
+            penalty = family.weight_penalty(W, W_dec)
+            if family.l1_hidden:
+                penalty = penalty + family.l1_hidden / self.batch_size * h.abs().sum((1, 2))
+            self.last_penalty = penalty
+
+    def _views(self, instances: int, n: int, m: int, width: int) -> tuple[Tensor, ...]:
+        """``h``, ``∂L/∂h`` (I, m, C) and ``z``, ``d`` (I, n, C): views of the work buffers."""
+        small = instances * m * self.batch_size
+        if self.h_flat.numel() < small:
+            self.h_flat = self.z_flat.new_empty(small)
+            self.g_flat = self.z_flat.new_empty(small)
+        hidden = (instances, m, width)
+        wide = (instances, n, width)
+        return (
+            self.h_flat[: instances * m * width].view(hidden),
+            self.g_flat[: instances * m * width].view(hidden),
+            self.z_flat[: instances * n * width].view(wide),
+            self.d_flat[: instances * n * width].view(wide),
+        )
 
     def loss(self, importance: Tensor, b: Tensor) -> Tensor:
         """Per-instance loss (without penalty) of the last batch computed with ``need_loss``,
@@ -244,5 +249,39 @@ class GeneralStep:
         return self.last_loss
 
     def penalty(self) -> Tensor:
-        """Per-instance penalty of the last batch, shape (instances,)."""
+        """Per-instance penalty of the last batch computed with ``need_loss``, shape
+        (instances,)."""
         return self.last_penalty
+
+
+def output_error(family: Family, z: Tensor, target: Tensor, out: Tensor) -> Tensor:
+    """``f(z) − t`` into ``out`` (same shape as z)."""
+    if family.activation == "relu":
+        return torch.clamp_min(z, 0.0, out=out).sub_(target)
+    if family.activation == "linear":
+        return torch.sub(z, target, out=out)
+    return torch.sub(family.output(z), target, out=out)
+
+
+def output_value(family: Family, z: Tensor, out: Tensor) -> Tensor:
+    """``f(z)`` into ``out`` (same shape as z)."""
+    if family.activation == "relu":
+        return torch.clamp_min(z, 0.0, out=out)
+    return out.copy_(family.output(z))
+
+
+def times_slope(activation: str, grad: Tensor, z: Tensor) -> Tensor:
+    """``grad · f'(z)`` for the output activation f: in place for ReLU and linear, a new array
+    otherwise (autograd's own backward formulas: ``gelu_backward``, ``softplus_backward`` with
+    torch's defaults β = 1, threshold 20)."""
+    if activation == "relu":
+        return _threshold_backward(grad, z, 0.0, grad_input=grad)
+    if activation == "gelu":
+        return torch.ops.aten.gelu_backward(grad, z)
+    if activation == "softplus":
+        return torch.ops.aten.softplus_backward(grad, z, 1.0, 20.0)
+    return grad
+
+
+#: ``threshold_backward(grad, input, 0)``: grad where input > 0, else 0 (torch.ops.aten).
+_threshold_backward = torch.ops.aten.threshold_backward.grad_input

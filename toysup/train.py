@@ -12,8 +12,9 @@ Read top to bottom:
 3. Each step: draw a batch (dense, row-sparse or compact sampler, same distribution), compute the
    gradients, take an Adam/AdamW step (:mod:`toysup.optim`). The gradients are hand-derived
    (:mod:`toysup.step`, :mod:`toysup.step_gram`: the fast path) for the basic tied models on
-   independent unit features, and come from autograd through one batched forward pass
-   (:mod:`toysup.step_general`: the general path) for every other model of the family.
+   independent unit features, and from one batched pass over the whole family
+   (:mod:`toysup.step_general`, :mod:`toysup.step_general_sparse`: the general path) for every
+   other model.
 4. Every ``log_every`` steps the batch loss is logged; a non-finite gradient (any step) or loss
    (logged steps) stops training with an error that names the instance and step. At each of
    ``snapshot_steps`` the parameters are copied (on the device, no host read).
@@ -55,7 +56,7 @@ from toysup.evaluate import estimate_family_loss, estimate_loss
 from toysup.models import init_weights
 from toysup.optim import lr_multiplier
 from toysup.result import TrainResult
-from toysup.step_general import Family, GeneralStep, is_fast
+from toysup.step_general import Family, is_fast
 
 _STREAM_INIT, _STREAM_TRAIN, _STREAM_EVAL = 0, 1, 2
 
@@ -241,6 +242,7 @@ def train(
     best = np.argmin(seed_pen, axis=1)
     rows = np.arange(n_configs)
     kinds = {int(c): blk.kind for blk in blocks for c in blk.configs}
+    step_names = {int(c): blk.step_name for blk in blocks for c in blk.configs}
     objective = "final loss" if path == "fast" else "final loss plus penalty"
     info = {
         "device": str(device),
@@ -249,6 +251,7 @@ def train(
         "blocks": len(blocks),
         "samplers": [kinds[c] for c in range(n_configs)],
         "paths": [path] * n_configs,
+        "steps": [step_names[c] for c in range(n_configs)],
         "selection": f"best of {n_seeds} seeds by {objective} on {training.eval_samples} examples",
         "runtime_s": time.perf_counter() - started,
         "torch": torch.__version__,
@@ -504,7 +507,7 @@ def _evaluate(
             features.density_array[blk.configs], dtype=blk.params.dtype, device=device
         )
         source = uniform_source(derive_seed(training.seed, _STREAM_EVAL, blk.index), device)
-        if isinstance(blk.step, GeneralStep):
+        if blk.path == "general":
             parts.append(
                 estimate_family_loss(
                     Family.of(model, training), blk.W, blk.b, blk.W_dec, density,

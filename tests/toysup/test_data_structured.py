@@ -152,3 +152,29 @@ def test_sample_features_draws_structures(structure, method):
 def test_sample_features_rejects_bad_structures(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sample_features(np.full((1, 4), 0.3), 8, generator=torch.Generator(), **kwargs)
+
+
+@pytest.mark.parametrize("values", ["unit", "signed"])
+@pytest.mark.parametrize("source", ["torch", "numpy"])
+def test_entries_are_the_batch_draw_gives(values, source):
+    """The general path's row-sparse step reads the batch as entries (draw_entries): the same
+    random numbers must give exactly the batch :meth:`FeatureSampler.draw` gives."""
+    density = torch.tensor([[0.3, 0.02, 0.1], [0.05, 0.5, 0.01]], dtype=torch.float64)
+    batch = 200
+
+    def uniforms():
+        return (
+            TorchUniforms(torch.Generator().manual_seed(5))
+            if source == "torch"
+            else (NumpyUniforms(5))
+        )
+
+    sampler = FeatureSampler("sparse", density, density, batch, values=values)
+    flat = torch.empty(density.numel() * batch + 1, dtype=torch.float64)
+    x = sampler.draw(flat, uniforms())
+    entries = sampler.draw_entries(uniforms())
+    assert entries.values.numel() > 0 and bool((entries.values < 0).any()) == (values == "signed")
+    assert torch.equal(entries.to_dense(), x)
+    with pytest.raises(ValueError, match="'correlated'"):
+        FeatureSampler("sparse", density[:, :2], density[:, :1], batch,
+                       structure="correlated").draw_entries(uniforms())  # fmt: skip

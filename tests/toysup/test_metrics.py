@@ -147,3 +147,23 @@ def test_abs_recovered_counts_each_sign():
     for W_dec, expected in (([[1.0, 1.0]], 1.0), ([[1.0, 0.0]], 0.5), ([[0.0, 0.0]], 0.0)):
         got = metrics.abs_recovered(W, np.array(W_dec), np.zeros(1), points=2001)
         np.testing.assert_allclose(got, [expected], atol=1e-12)
+
+
+def test_abs_fit_by_sign_and_signs_computed():
+    """Exact |x|: both signs 1. ReLU(x) alone: the positive side 1, the negative side a zero
+    output, 1 − E[v²]/Var(v) = 1 − (1/3)/(1/12) = −3 on [0, 1] (grid of 2001 points). A constant
+    output 1/2 (a bias, no neuron) fits neither side (exactly 0 on a symmetric grid: the mean of
+    |v|). One neuron ReLU(x₀ − x₁) feeding both outputs computes x₀'s positive and x₁'s negative
+    side: 2 signs from m = 1 neuron, more than a neuron per feature allows."""
+    W = np.array([[1.0], [-1.0]])
+    fits = metrics.abs_fit_by_sign(W, np.array([[1.0, 1.0]]), np.zeros(1))
+    np.testing.assert_allclose(fits, [[1.0, 1.0]], atol=1e-12)
+    fits = metrics.abs_fit_by_sign(W, np.array([[1.0, 0.0]]), np.zeros(1), points=2001)
+    np.testing.assert_allclose(fits, [[1.0, -3.0]], atol=1e-2)  # the grid's O(1/1000) error
+    fits = metrics.abs_fit_by_sign(W, np.zeros((1, 2)), np.array([0.5]), points=2001)
+    np.testing.assert_allclose(fits, [[0.0, 0.0]], atol=1e-3)
+    shared = (np.array([[1.0, -1.0]]), np.array([[1.0], [1.0]]), np.zeros(2))
+    assert metrics.n_abs_signs_computed(*shared) == 2
+    np.testing.assert_allclose(
+        metrics.abs_fit_by_sign(*shared)[[0, 1], [0, 1]], [1.0, 1.0], atol=1e-12
+    )

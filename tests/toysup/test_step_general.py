@@ -22,6 +22,7 @@ from toysup import FeatureConfig, ModelConfig, TrainConfig
 from toysup.data import SparseBatch
 from toysup.step import TiedStep
 from toysup.step_general import Family, GeneralStep, is_fast
+from toysup.step_general_sparse import GeneralSparseStep
 from toysup.step_gram import GramStep
 
 DT = torch.float64
@@ -102,6 +103,50 @@ def _as_entries(x: torch.Tensor) -> SparseBatch:
     nz = torch.nonzero(x.reshape(instances * n, batch))
     rows, examples = nz[:, 0], nz[:, 1]
     return SparseBatch(instances, n, batch, rows, examples, x.reshape(-1, batch)[rows, examples])
+
+
+@pytest.mark.parametrize(("hidden_relu", "activation", "tied", "abs_target", "l1"), VARIANTS)
+@pytest.mark.parametrize("density", [0.6, 0.05])
+def test_sparse_step_gradients_match_autograd_of_reference(
+    hidden_relu, activation, tied, abs_target, l1, density
+):
+    """The general step on the batch's non-zero entries (toysup.step_general_sparse) against
+    the same reference, same tolerance; at density 0.05 some examples of an instance have no
+    entry at all (empty bags of the gathers) and some rows none either."""
+    instances, n, m, batch = 3, 5, 3, 24
+    gen = torch.Generator().manual_seed(11)
+    W = torch.randn(instances, m, n, generator=gen, dtype=DT)
+    W_dec = None if tied else torch.randn(instances, n, m, generator=gen, dtype=DT)
+    b = 0.3 * torch.randn(instances, n, generator=gen, dtype=DT)
+    importance = torch.rand(instances, n, generator=gen, dtype=DT) + 0.1
+    x = 2 * torch.rand(instances, n, batch, generator=gen, dtype=DT) - 1  # signed values
+    x = x * (torch.rand(instances, n, batch, generator=gen, dtype=DT) < density)
+    entries = _as_entries(x)
+    if density < 0.5:  # the edge cases are there
+        assert not (x != 0).any(2).all() and not (x != 0).any(1).all()
+    variant = (hidden_relu, activation, abs_target, *l1)
+
+    leaves = [W.clone().requires_grad_(), b.clone().requires_grad_()]
+    if W_dec is not None:
+        leaves.append(W_dec.clone().requires_grad_())
+    loss, penalty = reference_objective(
+        leaves[0], leaves[1], leaves[2] if W_dec is not None else None, x, importance, variant,
+        batch,
+    )  # fmt: skip
+    expected = torch.autograd.grad((loss + penalty).sum(), leaves)
+
+    family = Family(hidden_relu, activation, tied, abs_target, *l1)
+    step = GeneralSparseStep(family, instances, n, batch, weight=importance / batch, dtype=DT,
+                             device=W.device)  # fmt: skip
+    grads = [torch.full_like(t, float("nan")) for t in leaves]
+    step.gradients(
+        entries, W, b, W_dec, grads[0], grads[1], grads[2] if W_dec is not None else None
+    )
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want, rtol=RTOL, atol=RTOL * want.abs().max().item())
+    torch.testing.assert_close(step.loss(importance, b), loss.detach(), rtol=RTOL, atol=0)
+    if any(l1):
+        torch.testing.assert_close(step.penalty(), penalty.detach(), rtol=RTOL, atol=0)
 
 
 @pytest.mark.parametrize("activation", ["relu", "linear"])

@@ -120,7 +120,7 @@ def result_arrays(result: TrainResult, *, history: bool = True) -> dict[str, Any
                     )
     info: dict[str, Any] = {
         key: result.info[key]
-        for key in ("device", "dtype", "runtime_s", "torch", "samplers", "paths")
+        for key in ("device", "dtype", "runtime_s", "torch", "samplers", "steps", "paths")
         if key in result.info
     }
     info.update(host=socket.gethostname(), pid=os.getpid())

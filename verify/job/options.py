@@ -19,10 +19,10 @@ MEMORY_FRACTION = 0.8
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows each option's default, except where there is none to show (``None``: the help text
-    says where the value comes from, e.g. a preset)."""
+    says where the value comes from, e.g. a preset) and for on/off flags (off unless given)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None:
+        if action.default is None or action.nargs == 0:
             return action.help or ""
         return super()._get_help_string(action) or ""
 

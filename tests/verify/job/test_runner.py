@@ -207,3 +207,16 @@ def test_ctrl_c_while_the_job_is_starting_is_one_line(tmp_path):
     assert proc.returncode == 130, err
     assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err
     assert _listing(tmp_path) == []
+
+
+def test_help_shows_defaults_only_where_there_is_one():
+    """A default of None (set later, e.g. by a preset) and an on/off flag's False say nothing;
+    every other default is shown once."""
+    parser = argparse.ArgumentParser(prog="x", formatter_class=job.HelpFormatter)
+    job.add_common_options(parser, default_out="x_out")
+    parser.add_argument("--steps", type=int, help="steps (default: from the preset)")
+    text = " ".join(parser.format_help().split())
+    assert "(default: x_out)" in text and "(default: 0)" in text and "(default: auto)" in text
+    assert "default: None" not in text and "default: False" not in text
+    # --out, --seed, --device, and the wording of --workers' and --steps' own help texts
+    assert text.count("default:") == 5
