@@ -62,6 +62,24 @@ JOBS = (
          ("--trials", "10000000000000")),
         ("--n", "32", "--steps", "1000000"),
     ),
+    Job(
+        "verify.control",
+        ("--resolution", "3", "--seeds", "1", "--steps", "30", "--batch", "64", "--bootstrap", "2",
+         "--penalties", "0.3", "--activations", "relu", "--wide-penalties", "0", "0.1",
+         "--wide-densities", "0.1", "--wide-seeds", "1"),
+        (("--steps", "10000000000000"), ("--batch", "100000000000"),
+         ("--resolution", "1000000")),
+        ("--resolution", "6", "--seeds", "4", "--steps", "1000000"),
+    ),
+    Job(
+        "verify.sae_recovery",
+        ("--n", "4", "--m", "2", "--densities", "0.5", "0.05", "--toy-steps", "60",
+         "--toy-seeds", "1", "--steps", "40", "--batch", "64", "--widths", "6", "--l1", "0.05",
+         "--k", "1", "--l0", "0.03", "--seeds", "2", "--samples", "256"),
+        (("--steps", "10000000000000"), ("--batch", "100000000000"),
+         ("--samples", "100000000000000")),
+        ("--toy-steps", "1000000", "--steps", "1000000"),
+    ),
 )  # fmt: skip
 
 

@@ -7,6 +7,10 @@
 - ``python -m verify.sae_recovery``: sparse autoencoders on toy-model activations scored against
   the true features, beside the decodability test and a no-superposition control
   (:mod:`verify.sae_recovery`, :func:`verify.sae.recovery`, docs/sae.md).
+- ``python -m verify.control``: the phase diagram under an L1 penalty on the hidden activation
+  and with other output activations, trained against the exact penalised landscape, and the
+  price of removing superposition at n = 20 (:mod:`verify.control`,
+  :func:`verify.control_job.compute`, docs/control.md).
 - :mod:`verify.compare`: agreement and Cohen's κ between phase maps, boundary extraction, seeds
   ranked by their exact loss.
 - :mod:`verify.kgon`: trained n = k, m = 2 models against the regular k-gons (docs/kgon.md §4).
