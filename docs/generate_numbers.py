@@ -13,6 +13,7 @@ extension, so no page carries a number by hand):
 - ``phase_boundary_n3m2.md``: the main job's ``--n 3 --m 2`` run (docs/phase_boundary.md);
 - ``compressed_sensing.md``: the compressed-sensing job's default run (docs/compressed_sensing.md);
 - ``sae_recovery.md``: the SAE recovery job's default run (docs/sae.md);
+- ``paper_figures.md``: the paper-figures job's default run (docs/paper_figures.md);
 
 and updates the values between ``<!-- numbers:KEY -->`` and ``<!-- /numbers -->`` in README.md.
 Each job runs in a fresh process (``python -m verify.<job> --quiet --out <temporary dir>``);
@@ -44,7 +45,13 @@ from scipy.special import comb
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "docs" / "generated"
 README = ROOT / "README.md"
-JOBS = ("phase_boundary", "phase_boundary_n3m2", "compressed_sensing", "sae_recovery")
+JOBS = (
+    "phase_boundary",
+    "phase_boundary_n3m2",
+    "compressed_sensing",
+    "sae_recovery",
+    "paper_figures",
+)
 #: Runs of a job with options: name -> (the job's module under verify, its extra arguments).
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "phase_boundary_n3m2": ("phase_boundary", ("--n", "3", "--m", "2")),
@@ -421,6 +428,70 @@ def sae_recovery_markdown(run: dict[str, Any], env: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _values(xs: Any, digits: int = 2) -> str:
+    return ", ".join(f"{x:.{digits}g}" if isinstance(x, float) else str(x) for x in xs)
+
+
+def paper_figure_headline(name: str, r: dict[str, Any]) -> str:
+    """One line of a paper figure's key numbers (its ``results`` in figures.json)."""
+    if name == "intro":
+        return f"represented {_values(r['represented'])}; D* {_values(r['dimensions_per_feature'])}"
+    if name == "sparsity_sweep":
+        return (
+            f"in superposition {_values(r['superposed'][1:])} (ReLU); linear loss "
+            f"{100 * r['linear_dense_loss_gap']:+.1f}% from its optimum"
+        )
+    if name == "dimensionality":
+        d = r["dimensions_per_feature"]
+        return f"D* from {d[0]:.2f} (p = 1) to {d[-1]:.2f} (p = {r['density'][-1]:.2g})"
+    if name == "privileged_basis":
+        return (
+            f"polysemantic neurons {_values(r['polysemantic_neurons'])}; represented "
+            f"{_values(r['represented'])}"
+        )
+    if name == "absolute_value":
+        return (
+            f"computed for both signs {_values(r['computed'])}, at least partly "
+            f"{_values(r['partly_computed'])} (m/2 = {r['half_the_neurons']:g})"
+        )
+    if name == "correlated":
+        k = r["seeds"]
+        return (
+            f"all pairs antipodal: anticorrelated "
+            f"{r['pairs_anticorrelated']['seeds_all_sets_antipodal']}/{k}, independent "
+            f"{r['pairs_independent']['seeds_all_sets_antipodal']}/{k}; sets orthogonal: correlated "
+            f"{r['sets_correlated']['seeds_all_set_pairs_orthogonal']}/{k}, independent "
+            f"{r['sets_independent']['seeds_all_set_pairs_orthogonal']}/{k}"
+        )
+    if name == "learning_dynamics":
+        return f"{r['runs_moving_between_fractions']}/{r['runs']} runs move between fractions"
+    if name.startswith("phase_"):
+        exact = r["agreement"]["exact"]
+        text = f"agreement with the candidates {100 * r['agreement']['candidate']:.0f}%"
+        return text + ("" if exact is None else f", with the exact optimum {100 * exact:.0f}%")
+    return ""
+
+
+def paper_figures_markdown(run: dict[str, Any], out: Path, env: dict[str, Any]) -> str:
+    index = json.loads((out / "figures.json").read_text())
+    lines = [
+        _provenance(run, env),
+        "",
+        f"`{run['command']}` (default sizes, all {len(index['figures'])} figures): "
+        f"{_seconds(run['wall_s'])} wall-clock, {run['peak_memory_mb']:.0f} MB peak memory.",
+        "",
+        "| figure | images | time | key numbers (per density, dense to sparse) |",
+        "|---|---|---|---|",
+    ]
+    for e in index["figures"]:
+        images = ", ".join(f"`{stem}`" for stem in e["figures"])
+        lines.append(
+            f"| `{e['name']}` | {images} | {_seconds(e['runtime'])} | "
+            f"{paper_figure_headline(e['name'], e['results'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 # ----------------------------------------------------------------------------- README
 
 
@@ -475,6 +546,8 @@ def main(argv: list[str] | None = None) -> int:
                 text = phase_boundary_markdown(run, env)
             elif job == "sae_recovery":
                 text = sae_recovery_markdown(run, env)
+            elif job == "paper_figures":
+                text = paper_figures_markdown(run, out, env)
             else:
                 text = compressed_sensing_markdown(run, out, env)
             (GENERATED / f"{job}.md").write_text(text)

@@ -205,7 +205,7 @@ def diagram_sweep(settings: DiagramSettings, *, task_size: int | None = None) ->
 
 
 def train_grid(
-    settings: DiagramSettings, *, progress: bool | None = None, workers: int | None = None
+    settings: DiagramSettings, *, progress: bool | str | None = None, workers: int | None = None
 ) -> GridTraining:
     """Every cell trained in this process by one :func:`toysup.train` call."""
     started = time.perf_counter()
@@ -228,7 +228,7 @@ def train_grid(
 def run_diagram(
     settings: DiagramSettings,
     *,
-    progress: bool | None = None,
+    progress: bool | str | None = None,
     workers: int | None = None,
     training: GridTraining | None = None,
 ) -> Diagram:
