@@ -116,6 +116,8 @@ def settings_from_args(args: argparse.Namespace) -> RecoverySettings:
         "threshold": args.threshold,
         "eval_samples": args.samples,
     }
+    if args.samples is not None:  # evaluated in chunks: memory is flat, time is not
+        job.check_count("--samples", args.samples, minimum=2, maximum=MAX_EVAL_SAMPLES)
     for name, value in options.items():
         if value is not None:
             base[name] = tuple(value) if isinstance(value, list) else value
@@ -124,6 +126,10 @@ def settings_from_args(args: argparse.Namespace) -> RecoverySettings:
     base["toy_models"] = tuple(TOY_MODELS) if args.toy_model == "both" else (args.toy_model,)
     base["privileged_settings"] = args.privileged_settings
     return replace(RecoverySettings(), seed=args.seed, device=args.device, **base)
+
+
+#: More evaluation examples per configuration than any interval needs (hours of evaluation).
+MAX_EVAL_SAMPLES = 10**9
 
 
 def memory_estimate(settings: RecoverySettings) -> dict[str, float]:

@@ -172,6 +172,9 @@ def test_toy_model_options_resolve_to_settings():
         (["--workers", "0"], "--workers"),
         (["--toy-model", "gelu"], "invalid choice"),
         (["--privileged-settings", "some"], "invalid choice"),
+        # evaluation runs in chunks, so memory cannot refuse it: a cap names the option
+        (["--samples", "100000000000000"], "--samples must be >= 2 and <= 1,000,000,000"),
+        (["--steps", "10000000000000"], "--steps"),
     ],
 )
 def test_bad_options_exit_2_and_write_nothing(tmp_path, capsys, args, message):
