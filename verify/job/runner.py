@@ -78,6 +78,12 @@ def run(job: Job[S, R], argv: list[str] | None = None) -> int:
         print(f"{job.prog}: {message}", file=sys.stderr)
         return code
 
+    def stopped(code: int, message: str) -> int:
+        """Ctrl-C or SIGTERM after the temporaries are gone: one line, then exit at once."""
+        fail(code, message)
+        _interrupts.exit_if_job_process(code)
+        return code
+
     parser = job.parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -107,13 +113,9 @@ def run(job: Job[S, R], argv: list[str] | None = None) -> int:
             names = job.write(result, target.tmp, argv)
             files = target.commit(names)
     except KeyboardInterrupt:
-        fail(EXIT_INTERRUPTED, f"interrupted; {_unchanged(target)}")
-        _interrupts.exit_if_job_process(EXIT_INTERRUPTED)
-        return EXIT_INTERRUPTED
+        return stopped(EXIT_INTERRUPTED, f"interrupted; {_unchanged(target)}")
     except _Terminated:
-        fail(EXIT_TERMINATED, f"terminated; {_unchanged(target)}")
-        _interrupts.exit_if_job_process(EXIT_TERMINATED)
-        return EXIT_TERMINATED
+        return stopped(EXIT_TERMINATED, f"terminated; {_unchanged(target)}")
     except TrainingDivergedError as exc:
         return fail(EXIT_FAILED, f"error: {exc}; {job.failure_hint}. {_unchanged(target)}")
     except (FloatingPointError, OverflowError) as exc:
