@@ -380,6 +380,7 @@ def make_block(
     grad_W, grad_b, grad_W_dec = grads.split(sizes)
     W = W.view(size, m, n)
     W.copy_(W0[start : start + size])
+    b.fill_(model.bias_init)
     if W0_dec is not None:
         W_dec = W_dec.view(size, n, m)
         W_dec.copy_(W0_dec[start : start + size])

@@ -30,6 +30,8 @@ def train_result_summary(result: Any) -> Summary:
         f"m = {mdl.n_hidden} hidden, {mdl.activation} output"
         + (", ReLU hidden layer" if mdl.hidden_activation == "relu" else "")
         + ("" if mdl.tied else ", untied decoder")
+        + (" starting at |W|ᵀ" if mdl.decoder_init == "encoder_abs" else "")
+        + (f", b starting at {fmt(mdl.bias_init)}" if mdl.bias_init else "")
     )
     reduction = "summed over features" if tr.loss_reduction == "sum" else "mean over features"
     lines = [

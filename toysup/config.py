@@ -30,6 +30,8 @@ VALUES = ("unit", "signed")
 STRUCTURES = ("independent", "correlated", "anticorrelated")
 TARGETS = ("identity", "abs")
 INITS = ("xavier_normal", "xavier_uniform")
+#: How an untied decoder starts: a draw like ``W``'s, or ``|W|ᵀ`` (docs/training.md, "Initialisation").
+DECODER_INITS = ("random", "encoder_abs")
 OPTIMIZERS = ("adamw", "adam")
 SCHEDULES = ("constant", "linear", "cosine")
 REDUCTIONS = ("sum", "mean")
@@ -163,14 +165,19 @@ class ModelConfig(_JsonConfig):
     ``activation="relu"``: ``x' = ReLU(WᵀW x + b)``; ``"linear"``: ``x' = WᵀW x + b``
     (paper §"Demonstrating Superposition", equations for the linear and ReLU output models).
     ``init``: per-instance Xavier initialisation with fan-in ``n_features`` and fan-out
-    ``n_hidden`` (never the instance count), times ``init_scale``; ``b`` starts at zero.
+    ``n_hidden`` (never the instance count), times ``init_scale``; ``b`` starts at ``bias_init``
+    (default 0, the reference notebook's), any finite number.
 
     The family (docs/training.md, "The model family"): ``h = W x`` (``hidden_activation="none"``)
     or ``h = ReLU(W x)`` (``"relu"``: the paper's privileged-basis model, §"Superposition in a
     Privileged Basis"); ``x' = f(W_dec h + b)`` with ``W_dec = Wᵀ`` when ``tied`` (default), else a
-    separate decoder ``W_dec`` of shape ``(instances, n_features, n_hidden)`` (Xavier-initialised
-    like ``W``, from the same stream); output ``f`` = ``activation``: ``"relu"``, ``"linear"``,
-    ``"gelu"`` (exact, erf form) or ``"softplus"`` (``log(1 + eˣ)``).
+    separate decoder ``W_dec`` of shape ``(instances, n_features, n_hidden)``; output ``f`` =
+    ``activation``: ``"relu"``, ``"linear"``, ``"gelu"`` (exact, erf form) or ``"softplus"``
+    (``log(1 + eˣ)``). ``decoder_init`` (untied models only): ``"random"`` (default: drawn like
+    ``W``, from the same stream) or ``"encoder_abs"`` (``W_dec = |W|ᵀ``: every output starts
+    responding to both signs of its own feature, which the absolute-value circuit of §"Computation
+    in Superposition" needs to compute features in superposition; docs/training.md,
+    "Initialisation").
     """
 
     n_features: int
@@ -180,6 +187,8 @@ class ModelConfig(_JsonConfig):
     init_scale: float = 1.0
     hidden_activation: str = "none"
     tied: bool = True
+    bias_init: float = 0.0
+    decoder_init: str = "random"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_features", check_int("n_features", self.n_features))
@@ -193,6 +202,13 @@ class ModelConfig(_JsonConfig):
         object.__setattr__(
             self, "init_scale", check_float("init_scale", self.init_scale, exclusive_minimum=0.0)
         )
+        object.__setattr__(self, "bias_init", check_float("bias_init", self.bias_init))
+        check_choice("decoder_init", self.decoder_init, DECODER_INITS)
+        if self.tied and self.decoder_init != "random":
+            raise ValueError(
+                f"decoder_init={self.decoder_init!r} needs an untied decoder (tied=False): a tied "
+                "model's decoder is Wᵀ; accepted with tied=True: 'random' (the default)"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

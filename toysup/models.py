@@ -59,6 +59,26 @@ def init_weights(
     return W.mul_(2 * bound).sub_(bound)
 
 
+def init_decoder(
+    config: ModelConfig,
+    W: Tensor,
+    *,
+    generator: torch.Generator,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """Initial untied ``W_dec`` (instances, n, m) for encoder weights ``W`` (instances, m, n).
+
+    ``config.decoder_init == "random"``: a draw like ``W``'s (:func:`init_weights` with
+    ``decoder=True``, the next draw of ``generator``); ``"encoder_abs"``: ``|W|ᵀ``, drawing nothing.
+    With ``h = ReLU(W x)``, output i then starts as ``Σ_j |W_ji| ReLU(W_j · x)``, which for
+    ``x = v e_i`` is ``|v| Σ_{j: W_ji v > 0} W_ji²``: non-negative on both sides of every feature,
+    so no output starts dead for one sign (docs/training.md, "Initialisation").
+    """
+    if config.decoder_init == "encoder_abs":
+        return W.detach().abs().transpose(-1, -2).to(dtype).contiguous()
+    return init_weights(config, W.shape[0], generator=generator, dtype=dtype, decoder=True)
+
+
 def _check_shapes(W_dec: Tensor | None = None, **tensors: Tensor) -> None:
     """W (I, m, n), b (I, n), x (I, B, n), importance (I, n) and an untied W_dec (I, n, m):
     tensors with matching I, n (and m)."""
@@ -196,12 +216,14 @@ class ToyModel(nn.Module):
             raise TypeError(f"generator must be a torch.Generator, got {generator!r}")
         self.config = config
         self.W = nn.Parameter(init_weights(config, n_instances, generator=generator, dtype=dtype))
-        self.b = nn.Parameter(torch.zeros(n_instances, config.n_features, dtype=dtype))
+        self.b = nn.Parameter(
+            torch.full((n_instances, config.n_features), config.bias_init, dtype=dtype)
+        )
         if config.tied:
             self.W_dec = None
         else:
             self.W_dec = nn.Parameter(
-                init_weights(config, n_instances, generator=generator, dtype=dtype, decoder=True)
+                init_decoder(config, self.W, generator=generator, dtype=dtype)
             )
 
     def hidden(self, x: Tensor) -> Tensor:

@@ -3,7 +3,8 @@
 Read top to bottom:
 
 1. Instances are (configuration, seed) pairs, configuration-major. Each run starts from its own
-   Xavier draw, taken from one initialisation stream in that order.
+   Xavier draw, taken from one initialisation stream in that order, and ``b`` at
+   ``ModelConfig.bias_init`` (untied decoders: drawn after every W, or ``|W|ᵀ``).
 2. Configurations are sorted by how often their examples are active and cut into *blocks*
    (:mod:`toysup._blocks`), each with its own random stream, sampler, buffers and optimiser state.
    On CPU, worker threads train blocks concurrently with one intra-op thread each: no OpenMP
@@ -53,7 +54,7 @@ from toysup._snapshots import kept_snapshots, snapshot_buffer
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
 from toysup.divergence import divergence_message, trivial_loss, worse_than
 from toysup.evaluate import estimate_family_loss, estimate_loss
-from toysup.models import init_weights
+from toysup.models import init_decoder, init_weights
 from toysup.optim import lr_multiplier
 from toysup.result import TrainResult
 from toysup.step_general import Family, is_fast
@@ -160,11 +161,11 @@ def train(
     init = torch.Generator(device=device)
     init.manual_seed(derive_seed(training.seed, _STREAM_INIT))
     internal = torch.as_tensor(instance_order, device=device)
-    W0 = init_weights(model, n_configs * n_seeds, generator=init, dtype=dtype)[internal]
+    W0 = init_weights(model, n_configs * n_seeds, generator=init, dtype=dtype)
     W0_dec = None
-    if not model.tied:  # drawn after every W, from the same stream
-        W0_dec = init_weights(model, n_configs * n_seeds, generator=init, dtype=dtype, decoder=True)
-        W0_dec = W0_dec[internal]
+    if not model.tied:  # drawn after every W, from the same stream (or |W|ᵀ)
+        W0_dec = init_decoder(model, W0, generator=init, dtype=dtype)[internal]
+    W0 = W0[internal]
     blocks = [
         make_block(
             i, order[a:b], kind, a * n_seeds, W0, features, model, training, dtype, device,
@@ -467,7 +468,7 @@ def _check_not_worse_than_trivial(
         return
     start = [
         replace(
-            b, W=W0[b.start : b.stop], b=torch.zeros_like(b.b),
+            b, W=W0[b.start : b.stop], b=torch.full_like(b.b, model.bias_init),
             W_dec=None if W0_dec is None else W0_dec[b.start : b.stop],
         )
         for b in blocks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -102,13 +103,17 @@ def test_family_fields_round_trip_through_json():
         n_features=6, density=0.2, values="signed", structure="anticorrelated", set_size=3
     )
     model = ModelConfig(n_features=6, n_hidden=2, hidden_activation="relu", tied=False,
-                        activation="softplus")  # fmt: skip
+                        activation="softplus", bias_init=0.25, decoder_init="encoder_abs")  # fmt: skip
     training = TrainConfig(steps=50, target="abs", l1_hidden=0.1, l1_weights=1e-3,
                            snapshot_steps=[50, 0, 10])  # fmt: skip
     assert training.snapshot_steps == (0, 10, 50)  # sorted, a tuple
     assert FeatureConfig.from_json(feats.to_json()) == feats
     assert ModelConfig.from_json(model.to_json()) == model
+    assert json.loads(model.to_json())["bias_init"] == 0.25
     assert TrainConfig.from_json(training.to_json()) == training
+    # configurations saved before bias_init and decoder_init existed load with the defaults
+    old = {k: v for k, v in model.to_dict().items() if k not in ("bias_init", "decoder_init")}
+    assert ModelConfig.from_dict(old) == replace(model, bias_init=0.0, decoder_init="random")
     np.testing.assert_allclose(feats.set_density_array, [[0.6, 0.6]])
     assert FeatureConfig(n_features=4, density=[0.1, 0.1, 0.3, 0.3],
                          structure="correlated").set_density_array.tolist() == [[0.1, 0.3]]  # fmt: skip
@@ -136,6 +141,15 @@ def test_family_fields_round_trip_through_json():
          "hidden_activation must be one of 'none', 'relu'; got 'gelu'"),
         (ModelConfig, {"tied": "yes"}, TypeError, "tied must be True or False, got 'yes'"),
         (ModelConfig, {"tied": 1}, TypeError, "tied must be True or False, got 1"),
+        (ModelConfig, {"bias_init": True}, TypeError, "bias_init must be a real number, got True"),
+        (ModelConfig, {"bias_init": "0.1"}, TypeError, "bias_init must be a real number"),
+        (ModelConfig, {"bias_init": float("nan")}, ValueError,
+         "bias_init must be a finite number, got nan"),
+        (ModelConfig, {"bias_init": -float("inf")}, ValueError, "bias_init must be a finite"),
+        (ModelConfig, {"decoder_init": "zeros", "tied": False}, ValueError,
+         "decoder_init must be one of 'random', 'encoder_abs'; got 'zeros'"),
+        (ModelConfig, {"decoder_init": "encoder_abs"}, ValueError,
+         r"decoder_init='encoder_abs' needs an untied decoder \(tied=False\)"),
         (TrainConfig, {"target": "square"}, ValueError,
          "target must be one of 'identity', 'abs'; got 'square'"),
         (TrainConfig, {"l1_hidden": -0.1}, ValueError,

@@ -3,8 +3,12 @@ trained on |x|, inputs uniform on [−1, 1], importance 0.8^i, from dense to ver
 (paper §"Computation in Superposition").
 
 Dense: each computed feature gets a pair of neurons of its own, ReLU(x_i) and ReLU(−x_i), for
-at most m/2 features. Sparse: more features are computed than m/2, sharing neurons. The neuron
-stacks use the raw weights (``positive=False``): with signed inputs a negative weight drives a
+at most m/2 features. Sparse: more features are computed than m/2, sharing neurons. The decoder
+starts at ``|W|ᵀ`` (``ModelConfig(decoder_init="encoder_abs")``, a departure from the reference
+notebook's random draw): with a random decoder and b = 0 about half of the (feature, sign)
+outputs start dead, stay dead at low density, and the features computed for both signs then
+fall below m/2 as density falls instead of rising above it (docs/training.md,
+"Initialisation"). The neuron stacks use the raw weights (``positive=False``): with signed inputs a negative weight drives a
 neuron as much as a positive one (it computes ReLU(−x_i)), so the sign is part of what a neuron
 responds to.
 """
@@ -49,8 +53,9 @@ STACK_PANELS = 4
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """n signed features, m ReLU neurons, untied decoder, target |x|, importance
-    ``importance_decay^i``; the lowest-loss of ``seeds`` runs per density."""
+    """n signed features, m ReLU neurons, untied decoder initialised as ``decoder_init``
+    (:class:`toysup.ModelConfig`), target |x|, importance ``importance_decay^i``; the lowest-loss
+    of ``seeds`` runs per density."""
 
     n: int = 40
     m: int = 16
@@ -61,9 +66,12 @@ class Settings:
     lr: float = 3e-3
     schedule: str = "cosine"
     seeds: int = 2
+    decoder_init: str = "encoder_abs"
 
     def __post_init__(self) -> None:
         check_settings(self)
+        ModelConfig(n_features=self.n, n_hidden=self.m, tied=False,
+                    decoder_init=self.decoder_init)  # fmt: skip
 
 
 PRESETS = {
@@ -78,6 +86,7 @@ PAPER = {
     "importance": "0.8^i",
     "densities": "1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001",
     "training": "not stated",
+    "initialisation": "not stated",
 }
 
 
@@ -89,7 +98,8 @@ def trainings(s: Settings, ctx: Context) -> list[Training]:
             "models", "absolute value: training",
             FeatureConfig(n_features=s.n, density=density[:, None],
                           importance=s.importance_decay ** np.arange(s.n), values="signed"),
-            ModelConfig(n_features=s.n, n_hidden=s.m, hidden_activation="relu", tied=False),
+            ModelConfig(n_features=s.n, n_hidden=s.m, hidden_activation="relu", tied=False,
+                        decoder_init=s.decoder_init),
             TrainConfig(steps=s.steps, batch_size=s.batch, lr=s.lr, schedule=s.schedule,
                         n_seeds=s.seeds, target="abs", seed=ctx.seed_for(NAME),
                         device=ctx.device),

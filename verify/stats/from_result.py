@@ -87,7 +87,7 @@ def seed_models(result: Any, config: Any) -> list[tuple[FloatArray, FloatArray]]
 
 
 #: The fields of the tied model ``x' = f(WᵀWx + b)``; any other model option must be at its default.
-_TIED_FIELDS = ("n_features", "n_hidden", "activation", "init", "init_scale")
+_TIED_FIELDS = ("n_features", "n_hidden", "activation", "init", "init_scale", "bias_init")
 
 
 def _check_tied_model(model: Any) -> None:
