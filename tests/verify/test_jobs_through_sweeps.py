@@ -213,3 +213,31 @@ def test_compressed_sensing_through_a_group_of_sweeps(tmp_path):
     for key in ("per_delta", "transitions", "represented"):
         if key in first:
             assert again[key] == first[key], key
+
+
+@pytest.mark.slow  # a scheduler and two workers importing torch: 20-40 s here
+@pytest.mark.filterwarnings("ignore:Object at toysup-manifest")  # the store's own files
+def test_a_group_of_sweeps_on_a_dask_cluster_gives_the_same_bits(tmp_path, dask_cluster):
+    """The compressed-sensing job (one sweep per δ, in groups of one store) on two worker
+    processes: every group's arrays bit for bit those of the in-process run, and the same
+    transitions."""
+    import xarray as xr
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    assert compressed_sensing.main([*CS_TINY, "--out", str(here)]) == 0
+    assert (
+        compressed_sensing.main([*CS_TINY, "--out", str(there), "--scheduler", dask_cluster]) == 0
+    )
+    s = _summary(there)["sweep"]
+    assert (s["scheduler"], s["workers"], s["tasks_run"]) == (dask_cluster, 2, 4)
+    for group in ("delta0_m2", "delta1_m3"):
+        a = xr.open_zarr(here / "sweep.zarr", group=group, consolidated=False)
+        b = xr.open_zarr(there / "sweep.zarr", group=group, consolidated=False)
+        assert sorted(a.data_vars) == sorted(b.data_vars)
+        for name in a.data_vars:
+            x, y = a[name].values, b[name].values
+            assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), (group, name)
+    first, again = _summary(here), _summary(there)
+    for key in ("per_delta", "transitions", "represented"):
+        if key in first:
+            assert again[key] == first[key], key

@@ -22,10 +22,12 @@ import numpy as np
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
 from toysup.sweep.axes import PER_FEATURE, Axis, plain
 
-#: Default task size: about this many explicit feature entries per training step (configurations
-#: × seeds × features × batch), the size of one trainer block at density 1, so that a task's
-#: per-step overhead stays small against its work (bench/bench_sweep.py).
-DEFAULT_TASK_ENTRIES = 1 << 18
+#: Default task size: about this many explicit feature entries per training step, counted as the
+#: trainer counts them (configurations × seeds × features × the examples it keeps: the whole batch
+#: at density 1, about the active ones at low density), two trainer blocks, so that a task's fixed
+#: costs (its own training call, blocks and store write) stay small against its work
+#: (bench/bench_sweep.py).
+DEFAULT_TASK_ENTRIES = 1 << 19
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +68,23 @@ class Task:
         return float(t.steps * t.n_seeds * t.batch_size * f.n_features * np.sum(0.05 + activity))
 
 
+def default_task_size(density: np.ndarray, n_features: int, training: TrainConfig) -> int:
+    """Configurations per task such that a task's expected explicit entries per step are about
+    :data:`DEFAULT_TASK_ENTRIES`. ``density``: the grid's densities, ``(..., n_features)``.
+
+    A configuration's entries are ``n_seeds × n_features × w``, with w the examples the trainer
+    keeps per step: about ``batch × q + 3 sd`` where ``q = 1 − Π_i (1 − p_i)`` is the chance an
+    example has an active feature (the compact sampler's width, the whole batch at density 1),
+    averaged over the grid. A function of the sweep's settings only, never of the machine or
+    engine: the tasks, and so the derived seeds, are the same everywhere."""
+    grid = np.asarray(density, dtype=np.float64).reshape(-1, n_features)
+    batch = training.batch_size
+    q = 1 - np.prod(1 - grid, axis=1)
+    kept = np.minimum(batch, batch * q + 3 * np.sqrt(batch * q * (1 - q)) + 1)
+    per_config = training.n_seeds * n_features * float(np.mean(kept))
+    return max(1, int(DEFAULT_TASK_ENTRIES // per_config))
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: equal values give equal text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -86,12 +105,14 @@ class Sweep:
             sweep's seed from which every task's seed is derived.
         axes: :class:`Axis` objects, or a mapping ``{field name: values}``; their order is the
             order of the dimensions.
-        task_size: at most this many configurations per task (default: about one trainer block,
-            :data:`DEFAULT_TASK_ENTRIES`).
+        task_size: at most this many configurations per task (default: from the expected work,
+            :func:`default_task_size`).
         task_shape: or the task's extent along each axis (omitted axes: 1).
 
     Axes that set only density/importance may span several configurations per task; any other
-    axis has extent 1 (a task's configurations share everything but those).
+    axis has extent 1 (a task's configurations share everything but those). A task spans the
+    density axes first (then the importance axes, last axis first), so that tasks mix densities
+    and carry about equal work.
     A field left at a derived default (e.g. ``log_every``, derived from ``steps``) is derived
     again for every configuration.
     """
@@ -129,9 +150,9 @@ class Sweep:
         _check_conflicts(self.axes, model.n_features)
         self.dims = tuple(a.name for a in self.axes)
         self.shape = tuple(len(a) for a in self.axes)
+        self.density, self.importance = self._per_feature_grids()
         self.task_shape = self._task_shape(task_size, task_shape)
         self.task_grid = tuple(math.ceil(s / c) for s, c in zip(self.shape, self.task_shape))
-        self.density, self.importance = self._per_feature_grids()
         self._rederived: dict[type, set[str]] = {cls: _rederived(cfg) for cls, cfg in
                            ((FeatureConfig, features), (ModelConfig, model), (TrainConfig, training))}  # fmt: skip
         self._tasks: list[Task] | None = None
@@ -182,22 +203,30 @@ class Sweep:
                 out.append(int(extent))
             return tuple(out)
         if task_size is None:
-            n, batch = self.model.n_features, self.training.batch_size
-            task_size = max(1, DEFAULT_TASK_ENTRIES // (n * batch * self.n_seeds))
+            task_size = default_task_size(self.density, self.model.n_features, self.training)
         elif isinstance(task_size, bool) or not isinstance(task_size, (int, np.integer)):
             raise TypeError(f"task_size must be a positive integer, got {task_size!r}")
         elif task_size < 1:
             raise ValueError(f"task_size must be a positive integer, got {task_size!r}")
         remaining, out = int(task_size), [1] * len(self.axes)
-        for k in reversed(range(len(self.axes))):  # fill the last axes first, balanced cuts
+        for k in self._fill_order():  # balanced cuts
             length = len(self.axes[k])
-            if remaining <= 1 or not self.axes[k].per_feature_only:
-                continue
+            if remaining <= 1:
+                break
             if length <= remaining:
                 out[k], remaining = length, remaining // length
             else:
                 out[k], remaining = math.ceil(length / math.ceil(length / remaining)), 1
         return tuple(out)
+
+    def _fill_order(self) -> list[int]:
+        """The axes a task may span, in the order it spans them: those setting density (last
+        first), then those setting only importance (last first)."""
+        spanning = [k for k in reversed(range(len(self.axes))) if self.axes[k].per_feature_only]
+        sets_density = [
+            k for k in spanning if any(s.path == "features.density" for s in self.axes[k].settings)
+        ]
+        return sets_density + [k for k in spanning if k not in sets_density]
 
     def _per_feature_grids(self) -> tuple[np.ndarray, np.ndarray]:
         """Density and importance of every grid point, each ``shape + (n_features,)``."""

@@ -27,9 +27,11 @@ def test_grid_points_are_the_base_with_each_axis_applied(small_sweep):
 
 
 def test_tasks_cover_the_grid_once_in_c_order(small_sweep):
-    sweep = small_sweep(task_size=4)  # a whole importance row per task
+    sweep = small_sweep()  # a whole importance row per task
     tasks = sweep.tasks()
     assert sweep.task_shape == (1, 4) and len(tasks) == 3
+    # at most 4 points: a task spans the density axis first (3 densities), 4 tasks
+    assert small_sweep(task_size=4).task_shape == (3, 1)
     seen = np.zeros(sweep.shape, dtype=int)
     for task in tasks:
         seen[task.slices] += 1
@@ -68,13 +70,19 @@ def test_task_seed_is_the_hash_of_the_task_key(small_sweep):
     assert len({t.training.seed for t in sweep}) == len(sweep.tasks())
 
 
-def test_default_task_size_is_about_one_trainer_block():
-    """DEFAULT_TASK_ENTRIES entries per step: for n=2, batch 1024 that is 128 instances, so
-    the main job's grid (20 × 20, 6 seeds) is cut into rows of 20 cells (120 instances) and the
-    paper's (50 × 50, 10 seeds) into fifths of rows, 10 cells each (100 instances)."""
-    assert DEFAULT_TASK_ENTRIES // (2 * 1024) == 128
-    for resolution, seeds, expected in ((20, 6, (1, 20)), (50, 10, (1, 10))):
+def test_default_task_size_is_about_two_trainer_blocks_of_expected_work():
+    """DEFAULT_TASK_ENTRIES expected explicit entries per step and task, counted with the
+    examples the trainer keeps (batch · q + 3 sd, q = 1 − (1 − p)² for n = 2), averaged over the
+    grid, and computed here independently of toysup.sweep. Tasks span the density axis first, so
+    every task mixes all densities and carries the same work: the main job's grid (20 × 20, 6
+    seeds, batch 1024) in 4 tasks of 20 × 5 cells, the paper's (50 × 50, 10 seeds) in 50 tasks
+    of one importance column each."""
+    for resolution, seeds, expected in ((20, 6, (20, 5)), (50, 10, (50, 1))):
         grid = np.geomspace(0.01, 1, resolution)
+        q = 1 - (1 - grid) ** 2
+        kept = np.minimum(1024, 1024 * q + 3 * np.sqrt(1024 * q * (1 - q)) + 1)
+        size = int(DEFAULT_TASK_ENTRIES // (seeds * 2 * kept.mean()))
+        assert size == {20: 118, 50: 71}[resolution]
         sweep = Sweep(
             **BASE,
             training=TrainConfig(n_seeds=seeds),
@@ -82,6 +90,9 @@ def test_default_task_size_is_about_one_trainer_block():
         )
         assert sweep.task_shape == expected
         assert sweep.n_tasks == resolution * resolution // int(np.prod(expected))
+    # at density 1 the whole batch counts: 2¹⁹ / (2 · 1024 · 4 seeds) = 64 points per task
+    dense = Sweep(**BASE, training=TrainConfig(n_seeds=4), axes={"importance": np.arange(1, 129)})
+    assert dense.task_shape == (64,)
 
 
 def test_task_shape_and_size_options(small_sweep):
