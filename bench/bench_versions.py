@@ -8,7 +8,8 @@ workloads A, B and C of ``bench/bench_trainer.py``, times ``toysup.train``'s ste
 processes that import either this checkout or the earlier one, alternating the two within each
 round (the machine's speed drifts; alternation exposes both versions to the same drift). A
 round's figure is the step time by the differencing of ``bench_trainer.time_toysup`` (runs of
-S and 2S steps, two workers); the comparison is the median over rounds of the per-round ratio
+S and 2S steps, two workers; S is 400, 600 and 30 steps for A, B and C, the median of 3, 2 and 1
+differences); the comparison is the median over rounds of the per-round ratio
 (this version / earlier).
 
 It also trains short runs of configurations that cover every fast path (the dense, compact,
@@ -32,12 +33,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Step timing, run in a child process whose sys.path starts with one version's checkout.
 TIMING = """
-import json, sys
+import dataclasses, json, sys
 sys.path.insert(0, {bench!r})
 from bench_trainer import time_toysup, workloads
 w = workloads()[{name!r}]
-print(json.dumps(time_toysup(w, workers=2, repeats=1)))
+w = dataclasses.replace(w, our_steps=w.our_steps * {scale})
+print(json.dumps(time_toysup(w, workers=2, repeats={repeats})))
 """
+#: Steps per timed run, as multiples of bench_trainer's (A's 40 steps last about 0.1 s: too
+#: short to difference reliably on a shared machine), and the repeats inside a child (median).
+SCALE = {"A": 10, "B": 2, "C": 1}
+REPEATS = {"A": 3, "B": 2, "C": 1}
 
 #: Short runs covering the fast paths, saved as npz for the bitwise comparison.
 RESULTS = """
@@ -133,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                 order = ("earlier", "this") if k % 2 == 0 else ("this", "earlier")
                 for label in order:
                     # each version times its own copy of bench_trainer's method
-                    code = TIMING.format(bench=str(trees[label] / "bench"), name=name)
+                    code = TIMING.format(bench=str(trees[label] / "bench"), name=name,
+                                         scale=SCALE[name], repeats=REPEATS[name])  # fmt: skip
                     steps[name][label].append(float(child(code, trees[label])))
                 print(f"{name} round {k}: this {1e3 * steps[name]['this'][-1]:.2f} ms, earlier "
                       f"{1e3 * steps[name]['earlier'][-1]:.2f} ms", flush=True)  # fmt: skip
