@@ -19,17 +19,17 @@ job: the default ``python -m verify.phase_boundary`` end to end, in this process
 store (one ``train()`` call), through the store with threads, with ``--scheduler local`` (a
 LocalCluster of 2 started by the job) and with the address of a running LocalCluster of 2.
 
-throughput: the main job's tasks (default cut) on 1 and 2 workers, threads and a running LocalCluster.
+throughput: the main job's tasks (the default cut) on 1 and 2 workers, threads and a running
+LocalCluster.
 
-malloc: one main-job task's CPU time (a density row of 20 cells, 500 steps) in this process, and in a spawned process with
-Dask's worker environment (``MALLOC_TRIM_THRESHOLD_=65536``) without and with the task
-function's fix (``toysup.sweep.task.tune_worker_process``).
+malloc: one main-job task's CPU time (a density row of 20 cells, 500 steps) in this process, and
+in a spawned process with Dask's worker environment (``MALLOC_TRIM_THRESHOLD_=65536``) without
+and with the task function's fix (``toysup.sweep.task.tune_worker_process``).
 
 costs: what the simulation needs, measured here: a paper-grade task's time (cells of one density
 row × 10 seeds, 10,000 steps) at ten densities, from the difference of two shorter runs; the step
-time against task size (1, 10, 50 cells of a row); the default tasks' (every density of one
-importance column); Dask's round trip per task (no-op tasks returning a task-sized
-result); the store's write per task.
+time against task size (1, 10 and 50 cells of a row: 50 is the default cut); Dask's round trip
+per task (no-op tasks returning a task-sized result); the store's write per task.
 
 simulate: list scheduling of the paper-grade sweep's tasks (longest first, as ``run_sweep``
 submits them) on N workers of this machine's single-core speed, each task paying the scheduler's
@@ -278,17 +278,6 @@ def costs(scratch: Path) -> dict[str, Any]:
         }
         print(f"task of {size} cells: ms per step at p = {p[rows[0]]:.3g} … {p[rows[-1]]:.3g}: "
               + ", ".join(f"{1e3 * m[0]:.2f}" for m in measured), flush=True)  # fmt: skip
-    # the default cut: every density of one importance column per task (equal work per task)
-    default = grid_sweep(settings)
-    columns = [0, default.n_tasks // 2, default.n_tasks - 1]
-    measured = [task_seconds(default, t) for t in columns]
-    by_default = {
-        "task_shape": list(default.task_shape), "tasks": default.n_tasks, "measured": columns,
-        "per_step_s": [m[0] for m in measured], "fixed_s": [m[1] for m in measured],
-    }  # fmt: skip
-    print(f"default task ({'×'.join(map(str, default.task_shape))} cells, {default.n_tasks} "
-          f"tasks): ms per step at tasks {columns}: "
-          + ", ".join(f"{1e3 * m[0]:.2f}" for m in measured), flush=True)  # fmt: skip
     # Dask: round trip of no-op tasks that return a paper task's result
     sweep = grid_sweep(settings)
     task = sweep.tasks()[0]
@@ -296,7 +285,8 @@ def costs(scratch: Path) -> dict[str, Any]:
 
     sample = run_task(task.features, task.model, replace(task.training, steps=100))
     sample["coords"]["log_step"] = (("log_step",), np.arange(101))
-    sample["arrays"]["history_loss"] = (("seed", "log_step"), np.zeros((10, 10, 101)))
+    history = np.zeros((task.n_configs, settings.seeds, 101))
+    sample["arrays"]["history_loss"] = (("seed", "log_step"), history)
     trips = {}
     with local_cluster(2) as cluster:
         import distributed
@@ -329,7 +319,7 @@ def costs(scratch: Path) -> dict[str, Any]:
     print(f"Dask round trip per no-op task: {1e3 * trips[1]:.1f} ms (1 worker), "
           f"{1e3 * trips[2]:.1f} ms (2 workers); store write per task: {1e3 * write_s:.1f} ms")  # fmt: skip
     return {"rows": rows, "density": [float(p[r]) for r in rows], "by_size": by_size,
-            "default": by_default, "dask_round_trip_s": trips, "store_write_s": write_s}  # fmt: skip
+            "dask_round_trip_s": trips, "store_write_s": write_s}  # fmt: skip
 
 
 def _task_cpu(task: Any, tune: bool) -> float:
@@ -374,17 +364,9 @@ def malloc(repeats: int) -> dict[str, Any]:
     return {name: statistics.median(v) for name, v in rows.items()}
 
 
-def paper_durations(c: dict[str, Any], size: int | str) -> list[float]:
-    """Seconds of every task of the paper-grade sweep with ``size`` cells of a density row per
-    task, or with the default cut (``"default"``), one core: fixed + 10,000 × per-step,
-    interpolated in log density between the measured rows (between the measured tasks for the
-    default, whose tasks each hold every density)."""
-    if size == "default":
-        d = c["default"]
-        at = np.arange(d["tasks"])
-        per_step = np.interp(at, d["measured"], d["per_step_s"])
-        fixed = np.interp(at, d["measured"], d["fixed_s"])
-        return [float(s) for s in fixed + PAPER["steps"] * per_step]
+def paper_durations(c: dict[str, Any], size: int) -> list[float]:
+    """Seconds of every task of the paper-grade sweep with ``size`` cells per task, one core:
+    fixed + 10,000 × per-step, interpolated in log density between the measured rows."""
     _, p = DiagramSettings(**PAPER).grid()
     measured = c["by_size"][str(size)] if str(size) in c["by_size"] else c["by_size"][size]
     logp = np.log(c["density"])
@@ -420,8 +402,7 @@ def simulate(c: dict[str, Any]) -> dict[str, Any]:
     out = {}
     print("\n| cells per task | tasks | N | predicted wall | work / N | longest task | writer | "
           "limited by |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
-    sizes: list[int | str] = ["default", 10, 1, 50] if "default" in c else [10, 1, 50]
-    for size in sizes:
+    for size in (50, 10, 1):
         durations = paper_durations(c, size)
         for n in (1, 8, 32, 64, 256):
             wall = simulate_wall(durations, n, trip_s, write_s)

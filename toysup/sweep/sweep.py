@@ -110,9 +110,7 @@ class Sweep:
         task_shape: or the task's extent along each axis (omitted axes: 1).
 
     Axes that set only density/importance may span several configurations per task; any other
-    axis has extent 1 (a task's configurations share everything but those). A task spans the
-    density axes first (then the importance axes, last axis first), so that tasks mix densities
-    and carry about equal work.
+    axis has extent 1 (a task's configurations share everything but those).
     A field left at a derived default (e.g. ``log_every``, derived from ``steps``) is derived
     again for every configuration.
     """
@@ -209,24 +207,15 @@ class Sweep:
         elif task_size < 1:
             raise ValueError(f"task_size must be a positive integer, got {task_size!r}")
         remaining, out = int(task_size), [1] * len(self.axes)
-        for k in self._fill_order():  # balanced cuts
+        for k in reversed(range(len(self.axes))):  # fill the last axes first, balanced cuts
             length = len(self.axes[k])
-            if remaining <= 1:
-                break
+            if remaining <= 1 or not self.axes[k].per_feature_only:
+                continue
             if length <= remaining:
                 out[k], remaining = length, remaining // length
             else:
                 out[k], remaining = math.ceil(length / math.ceil(length / remaining)), 1
         return tuple(out)
-
-    def _fill_order(self) -> list[int]:
-        """The axes a task may span, in the order it spans them: those setting density (last
-        first), then those setting only importance (last first)."""
-        spanning = [k for k in reversed(range(len(self.axes))) if self.axes[k].per_feature_only]
-        sets_density = [
-            k for k in spanning if any(s.path == "features.density" for s in self.axes[k].settings)
-        ]
-        return sets_density + [k for k in spanning if k not in sets_density]
 
     def _per_feature_grids(self) -> tuple[np.ndarray, np.ndarray]:
         """Density and importance of every grid point, each ``shape + (n_features,)``."""

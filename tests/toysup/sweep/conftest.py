@@ -13,10 +13,7 @@ DENSITY = [0.05, 0.3, 1.0]
 IMPORTANCE = [0.5, 1.0, 2.0, 4.0]
 
 
-def make_sweep(
-    *, steps: int = 60, seed: int = 0, lr: float = 1e-2, task_size: int | None = None
-) -> Sweep:
-    """Tasks of one importance row each (3 tasks), or at most ``task_size`` grid points."""
+def make_sweep(*, steps: int = 60, seed: int = 0, lr: float = 1e-2, task_size: int = 4) -> Sweep:
     return Sweep(
         features=FeatureConfig(n_features=2),
         model=ModelConfig(n_features=2, n_hidden=1),
@@ -25,7 +22,6 @@ def make_sweep(
         ),
         axes=[Axis("density", DENSITY), Axis("importance", IMPORTANCE, feature=-1)],
         task_size=task_size,
-        task_shape={"importance": 4} if task_size is None else None,
     )
 
 

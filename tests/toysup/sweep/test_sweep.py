@@ -27,11 +27,9 @@ def test_grid_points_are_the_base_with_each_axis_applied(small_sweep):
 
 
 def test_tasks_cover_the_grid_once_in_c_order(small_sweep):
-    sweep = small_sweep()  # a whole importance row per task
+    sweep = small_sweep(task_size=4)  # a whole importance row per task
     tasks = sweep.tasks()
     assert sweep.task_shape == (1, 4) and len(tasks) == 3
-    # at most 4 points: a task spans the density axis first (3 densities), 4 tasks
-    assert small_sweep(task_size=4).task_shape == (3, 1)
     seen = np.zeros(sweep.shape, dtype=int)
     for task in tasks:
         seen[task.slices] += 1
@@ -73,11 +71,10 @@ def test_task_seed_is_the_hash_of_the_task_key(small_sweep):
 def test_default_task_size_is_about_two_trainer_blocks_of_expected_work():
     """DEFAULT_TASK_ENTRIES expected explicit entries per step and task, counted with the
     examples the trainer keeps (batch · q + 3 sd, q = 1 − (1 − p)² for n = 2), averaged over the
-    grid, and computed here independently of toysup.sweep. Tasks span the density axis first, so
-    every task mixes all densities and carries the same work: the main job's grid (20 × 20, 6
-    seeds, batch 1024) in 4 tasks of 20 × 5 cells, the paper's (50 × 50, 10 seeds) in 50 tasks
-    of one importance column each."""
-    for resolution, seeds, expected in ((20, 6, (20, 5)), (50, 10, (50, 1))):
+    grid, and computed here independently of toysup.sweep. The main job's grid (20 × 20, 6
+    seeds, batch 1024) is cut into 4 tasks of 5 density rows, the paper's (50 × 50, 10 seeds)
+    into its 50 rows."""
+    for resolution, seeds, expected in ((20, 6, (5, 20)), (50, 10, (1, 50))):
         grid = np.geomspace(0.01, 1, resolution)
         q = 1 - (1 - grid) ** 2
         kept = np.minimum(1024, 1024 * q + 3 * np.sqrt(1024 * q * (1 - q)) + 1)
@@ -93,6 +90,14 @@ def test_default_task_size_is_about_two_trainer_blocks_of_expected_work():
     # at density 1 the whole batch counts: 2¹⁹ / (2 · 1024 · 4 seeds) = 64 points per task
     dense = Sweep(**BASE, training=TrainConfig(n_seeds=4), axes={"importance": np.arange(1, 129)})
     assert dense.task_shape == (64,)
+    # at density 0.01 about 3.4% of the batch: 2¹⁹ / (2 · 34.8 · 4) = 1884 points per task
+    sparse = Sweep(
+        features=FeatureConfig(n_features=2, density=0.01),
+        model=BASE["model"],
+        training=TrainConfig(n_seeds=4),
+        axes={"importance": np.arange(1, 3001)},
+    )
+    assert sparse.task_shape == (1500,)  # 3000 points, at most 1884 each: 2 balanced tasks
 
 
 def test_task_shape_and_size_options(small_sweep):
