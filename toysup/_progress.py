@@ -51,6 +51,7 @@ class Progress:
         self.note = ""
         self._lock = threading.Lock()
         self._closed = False
+        self._drawn: int | None = None  # the count of the last line written
 
     def update(self, units: int) -> None:
         with self._lock:
@@ -85,11 +86,13 @@ class Progress:
             self.stream.write(f"\r{self.desc} [{bar}] {self._text(now)} ")
         else:
             self.stream.write(f"{self.desc}: {self._text(now)}\n")
+        self._drawn = self.done
         self.stream.flush()
 
     def close(self) -> None:
         """Finish the report: the final state (bar) or a last line if any line was written or the
-        run took longer than one interval (lines)."""
+        run took longer than one interval (lines), unless the last line written already showed
+        the final count."""
         with self._lock:
             if not self.enabled or self._closed:
                 return
@@ -99,5 +102,7 @@ class Progress:
                 self._draw(now)
                 self.stream.write("\n")
                 self.stream.flush()
-            elif self._always_final or now - self.start >= self._interval:
+            elif self._drawn != self.done and (
+                self._always_final or now - self.start >= self._interval
+            ):  # not again when the last line already showed the final count
                 self._draw(now)

@@ -21,12 +21,29 @@ def test_log_stream_gets_labelled_lines_at_the_interval_and_at_the_end():
     time.sleep(0.06)
     bar.update(2)
     time.sleep(0.06)
-    bar.update(5)
+    bar.update(5)  # a line at 10/10: close() does not repeat it
     bar.close()
     lines = log.getvalue().splitlines()
-    assert len(lines) == 3 and all(line.startswith("δ = 2/8: training: ") for line in lines)
+    assert len(lines) == 2 and all(line.startswith("δ = 2/8: training: ") for line in lines)
     assert "(5/10 steps)" in lines[0] and "100.0% (10/10 steps)" in lines[-1]
     assert "\r" not in log.getvalue()
+
+
+def test_the_last_line_gives_the_final_count_once():
+    """The final count is written by close() when the last update came before the interval, and
+    only once when the last update already wrote it."""
+    log = io.StringIO()
+    bar = Progress(4, desc="sweep", stream=log, line_interval_s=0.05, unit="tasks")
+    time.sleep(0.06)
+    bar.update(3)  # a line at 3/4
+    bar.update(1)  # too soon for a line
+    bar.close()  # the final count
+    assert [line.split(" (")[1].split(")")[0] for line in log.getvalue().splitlines()] == [
+        "3/4 tasks",
+        "4/4 tasks",
+    ]
+    bar.close()  # closing twice writes nothing more
+    assert len(log.getvalue().splitlines()) == 2
 
 
 def test_a_short_run_in_a_log_prints_nothing():

@@ -27,7 +27,7 @@ def test_run_prints_lines_to_a_log_and_nothing_when_quiet(
     monkeypatch.setattr(run, "PROGRESS_LINE_S", 0.0)  # a line per task (5 s in real runs)
     run_sweep(small_sweep(), tmp_path / "a.zarr", workers=2)
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 4  # one per task and the last
+    assert len(lines) == 3  # one per task, the last one the final count (not repeated)
     assert lines[-1].startswith("sweep: 100.0% (3/3 tasks)") and "2 workers (threads)" in lines[-1]
     run_sweep(small_sweep(), tmp_path / "b.zarr", workers=2, progress=False)
     assert capsys.readouterr().err == ""
