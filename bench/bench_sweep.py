@@ -146,17 +146,30 @@ def overhead(rounds: int, steps: int, scratch: Path) -> dict[str, Any]:
             rows.append(row)
             print(f"round {k}: " + ", ".join(f"{a} {w:.1f} s wall, {c:.1f} s CPU"
                                              for a, (w, c) in row.items()), flush=True)  # fmt: skip
-    print("\n| path | wall (s) | wall / train() | CPU (s) | CPU / train() |\n|---|---|---|---|---|")
+    ratios = ratio_table(rows, "path", "train()")
+    return {"steps": steps, "tasks": sweep.n_tasks, "rounds": rows, "ratios": ratios}
+
+
+def ratio_table(
+    rows: list[dict[str, tuple[float, float]]], first: str, base: str
+) -> dict[str, dict[str, float]]:
+    """Print a Markdown table of the rounds' (wall, CPU) seconds per path: medians, and the
+    median (range) of each round's ratio to its first path (``base``, as the header says it);
+    return the median ratios per path."""
+    names = list(rows[0])
+    print(
+        f"\n| {first} | wall (s) | wall / {base} | CPU (s) | CPU / {base} |\n|---|---|---|---|---|"
+    )
     ratios: dict[str, dict[str, float]] = {}
-    for name in ("train", "threads", "local_started", "local_running"):
-        wall = [r[name][0] / r["train"][0] for r in rows]
-        cpu = [r[name][1] / r["train"][1] for r in rows]
+    for name in names:
+        wall = [r[name][0] / r[names[0]][0] for r in rows]
+        cpu = [r[name][1] / r[names[0]][1] for r in rows]
         ratios[name] = {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
         print(f"| {name} | {statistics.median(r[name][0] for r in rows):.1f} | "
               f"{ratios[name]['wall']:.2f} ({min(wall):.2f}–{max(wall):.2f}) | "
               f"{statistics.median(r[name][1] for r in rows):.1f} | "
               f"{ratios[name]['cpu']:.2f} ({min(cpu):.2f}–{max(cpu):.2f}) |")  # fmt: skip
-    return {"steps": steps, "tasks": sweep.n_tasks, "rounds": rows, "ratios": ratios}
+    return ratios
 
 
 def job_overhead(rounds: int, scratch: Path) -> dict[str, Any]:
@@ -199,19 +212,7 @@ def job_overhead(rounds: int, scratch: Path) -> dict[str, Any]:
             rows.append(row)
             print(f"job round {k}: " + ", ".join(f"{a} {w:.1f} s wall, {c:.1f} s CPU"
                                                  for a, (w, c) in row.items()), flush=True)  # fmt: skip
-    print(
-        "\n| main job | wall (s) | wall / before | CPU (s) | CPU / before |\n|---|---|---|---|---|"
-    )
-    ratios: dict[str, dict[str, float]] = {}
-    for name in ("before", "store", "local_started", "local_running"):
-        wall = [r[name][0] / r["before"][0] for r in rows]
-        cpu = [r[name][1] / r["before"][1] for r in rows]
-        ratios[name] = {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
-        print(f"| {name} | {statistics.median(r[name][0] for r in rows):.1f} | "
-              f"{ratios[name]['wall']:.2f} ({min(wall):.2f}–{max(wall):.2f}) | "
-              f"{statistics.median(r[name][1] for r in rows):.1f} | "
-              f"{ratios[name]['cpu']:.2f} ({min(cpu):.2f}–{max(cpu):.2f}) |")  # fmt: skip
-    return {"rounds": rows, "ratios": ratios}
+    return {"rounds": rows, "ratios": ratio_table(rows, "main job", "before")}
 
 
 def throughput(steps: int, scratch: Path) -> dict[str, Any]:

@@ -276,11 +276,16 @@ class CompactSampler:
         self.neg_inv_density = (-1.0 / p).to(device, dtype)[:, :, None]
 
     @staticmethod
+    def expected_widths(density: np.ndarray[Any, Any], batch_size: int) -> np.ndarray[Any, Any]:
+        """Per instance (rows of ``density``), the active examples of a batch, mean + 3 sd
+        (at most the batch): ``B q + 3 √(B q (1 − q)) + 1`` with ``q = 1 − Π_i (1 − p_i)``."""
+        q = 1 - np.prod(1 - np.asarray(density, dtype=np.float64), axis=1)
+        return np.minimum(batch_size, batch_size * q + 3 * np.sqrt(batch_size * q * (1 - q)) + 1)
+
+    @staticmethod
     def expected_width(density: np.ndarray[Any, Any], batch_size: int) -> float:
         """A deterministic estimate of C for a block: max over instances of mean + 3 sd."""
-        q = 1 - np.prod(1 - np.asarray(density, dtype=np.float64), axis=1)
-        width = batch_size * q + 3 * np.sqrt(batch_size * q * (1 - q)) + 1
-        return float(min(batch_size, np.max(width)))
+        return float(np.max(CompactSampler.expected_widths(density, batch_size)))
 
     def draw(self, flat: Tensor, source: UniformSource) -> Tensor:
         """Fill the start of ``flat``; return x (instances, features, C)."""

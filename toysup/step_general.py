@@ -98,6 +98,23 @@ class Family:
             total = total + W_dec.abs().sum((1, 2))
         return self.l1_weights * total
 
+    def add_penalty_gradients(
+        self, W: Tensor, W_dec: Tensor | None, grad_W: Tensor, grad_W_dec: Tensor | None
+    ) -> None:
+        """Add the weight penalty's ``λ_W sign(W)`` (and ``sign(W_dec)``) to the gradients."""
+        if self.l1_weights:
+            grad_W.add_(torch.sign(W), alpha=self.l1_weights)
+            if W_dec is not None and grad_W_dec is not None:
+                grad_W_dec.add_(torch.sign(W_dec), alpha=self.l1_weights)
+
+    def batch_penalty(self, W: Tensor, W_dec: Tensor | None, h: Tensor, batch: int) -> Tensor:
+        """The batch's penalty per instance (I,): the weight penalty plus ``λ_h/B Σ|h|`` over the
+        hidden activations ``h`` of its B examples (any layout with the instance first)."""
+        penalty = self.weight_penalty(W, W_dec)
+        if self.l1_hidden:
+            penalty = penalty + self.l1_hidden / batch * h.abs().sum((1, 2))
+        return penalty
+
 
 def is_fast(features: FeatureConfig, model: ModelConfig, training: TrainConfig) -> bool:
     """Whether the hand-derived steps (:mod:`toysup.step`, :mod:`toysup.step_gram`) cover this
@@ -217,15 +234,9 @@ class GeneralStep:
             grad_W.baddbmm_(g, x.transpose(1, 2))  # + (∂L/∂h) xᵀ                  (I, m, n)
         else:
             torch.bmm(g, x.transpose(1, 2), out=grad_W)
-        if family.l1_weights:
-            grad_W.add_(torch.sign(W), alpha=family.l1_weights)
-            if W_dec is not None and grad_W_dec is not None:
-                grad_W_dec.add_(torch.sign(W_dec), alpha=family.l1_weights)
+        family.add_penalty_gradients(W, W_dec, grad_W, grad_W_dec)
         if need_loss and (family.l1_hidden or family.l1_weights):
-            penalty = family.weight_penalty(W, W_dec)
-            if family.l1_hidden:
-                penalty = penalty + family.l1_hidden / self.batch_size * h.abs().sum((1, 2))
-            self.last_penalty = penalty
+            self.last_penalty = family.batch_penalty(W, W_dec, h, self.batch_size)
 
     def _views(self, instances: int, n: int, m: int, width: int) -> tuple[Tensor, ...]:
         """``h``, ``∂L/∂h`` (I, m, C) and ``z``, ``d`` (I, n, C): views of the work buffers."""

@@ -133,15 +133,9 @@ class GeneralSparseStep:
             grad_W.add_(encoder_grad_t.transpose(1, 2))
         else:
             grad_W.copy_(encoder_grad_t.transpose(1, 2))
-        if family.l1_weights:
-            grad_W.add_(torch.sign(W), alpha=family.l1_weights)
-            if W_dec is not None and grad_W_dec is not None:
-                grad_W_dec.add_(torch.sign(W_dec), alpha=family.l1_weights)
+        family.add_penalty_gradients(W, W_dec, grad_W, grad_W_dec)
         if need_loss and (family.l1_hidden or family.l1_weights):
-            penalty = family.weight_penalty(W, W_dec)
-            if family.l1_hidden:
-                penalty = penalty + family.l1_hidden / self.batch_size * h.abs().sum((1, 2))
-            self.last_penalty = penalty
+            self.last_penalty = family.batch_penalty(W, W_dec, h, self.batch_size)
 
     def _hidden_buffer(self, instances: int, width: int, m: int) -> Tensor:
         if self.g_flat.numel() < instances * self.batch_size * m:

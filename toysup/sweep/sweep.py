@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from toysup.config import FeatureConfig, ModelConfig, TrainConfig
+from toysup.data import CompactSampler
 from toysup.sweep.axes import PER_FEATURE, Axis, plain
 
 #: Default task size: about this many explicit feature entries per training step, counted as the
@@ -78,9 +79,7 @@ def default_task_size(density: np.ndarray, n_features: int, training: TrainConfi
     averaged over the grid. A function of the sweep's settings only, never of the machine or
     engine: the tasks, and so the derived seeds, are the same everywhere."""
     grid = np.asarray(density, dtype=np.float64).reshape(-1, n_features)
-    batch = training.batch_size
-    q = 1 - np.prod(1 - grid, axis=1)
-    kept = np.minimum(batch, batch * q + 3 * np.sqrt(batch * q * (1 - q)) + 1)
+    kept = CompactSampler.expected_widths(grid, training.batch_size)  # (configurations,)
     per_config = training.n_seeds * n_features * float(np.mean(kept))
     return max(1, int(DEFAULT_TASK_ENTRIES // per_config))
 
